@@ -1,0 +1,96 @@
+"""The facts cache: one pickle file under `<root>/.celerylint_cache/`, keyed by the
+celerylint version and the configuration fingerprint (a change of either starts a
+fresh cache). An entry is reused when the file's mtime, size and inode are unchanged,
+or failing that when its content hash is."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from typing import Any
+
+CACHE_DIR = ".celerylint_cache"
+SKIPPED = "skipped"  # the prefilter found nothing to parse in this content
+
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class FactsCache:
+    def __init__(self, root: str, key: str, enabled: bool = True):
+        self.dir = os.path.join(root, CACHE_DIR)
+        self.path = os.path.join(self.dir, f"facts-{key}.pickle")
+        self.enabled = enabled
+        # rel -> (mtime_ns, size, inode, digest, facts or SKIPPED)
+        self.entries: dict[str, tuple] = {}
+        self.dirty = False
+        self.hits = 0
+        if enabled:
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                entries = pickle.load(fh)
+        except Exception:  # missing, truncated, or written by another version
+            return
+        if isinstance(entries, dict):
+            self.entries = entries
+
+    def by_stat(self, rel: str, st: os.stat_result) -> Any:
+        """The cached facts (or SKIPPED) when the file's stat is unchanged, else None."""
+        entry = self.entries.get(rel)
+        if entry is not None and entry[0] == st.st_mtime_ns and entry[1] == st.st_size and entry[2] == st.st_ino:
+            self.hits += 1
+            return entry[4]
+        return None
+
+    def by_digest(self, rel: str, st: os.stat_result, content_digest: bytes) -> Any:
+        entry = self.entries.get(rel)
+        if entry is not None and entry[3] == content_digest:
+            self.hits += 1
+            self.store(rel, st, content_digest, entry[4])
+            return entry[4]
+        return None
+
+    def store(self, rel: str, st: os.stat_result, content_digest: bytes, facts: Any) -> None:
+        if not self.enabled:
+            return
+        self.entries[rel] = (st.st_mtime_ns, st.st_size, st.st_ino, content_digest, facts)
+        self.dirty = True
+
+    def forget_missing(self, present: set[str]) -> None:
+        stale = [rel for rel in self.entries if rel not in present]
+        for rel in stale:
+            del self.entries[rel]
+        if stale:
+            self.dirty = True
+
+    def save(self) -> str | None:
+        """Write the cache if it changed; returns a warning instead of raising."""
+        if not (self.enabled and self.dirty):
+            return None
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            ignore = os.path.join(self.dir, ".gitignore")
+            if not os.path.exists(ignore):
+                with open(ignore, "w") as fh:
+                    fh.write("# Automatically created by celerylint.\n*\n")
+                with open(os.path.join(self.dir, "CACHEDIR.TAG"), "w") as fh:
+                    fh.write(_TAG)
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".facts-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(self.entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+            for name in os.listdir(self.dir):
+                if name.startswith("facts-") and name.endswith(".pickle") and os.path.join(self.dir, name) != self.path:
+                    os.unlink(os.path.join(self.dir, name))
+        except OSError as exc:
+            return f"could not write the cache in {self.dir}: {exc.strerror or exc}"
+        self.dirty = False
+        return None

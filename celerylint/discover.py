@@ -1,0 +1,195 @@
+"""Project root, source roots, the walk (excludes and .gitignore) and module names."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+
+import pathspec
+
+from celerylint.config import Settings
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "manage.py", ".git")
+
+# Directories nobody wants linted (as ruff's default `exclude`).
+DEFAULT_EXCLUDES = frozenset({
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox",
+    ".pants.d", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", ".celerylint_cache",
+    "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv",
+})
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # absolute, normalised
+    rel: str  # relative to the project root, with "/"
+    module: str  # dotted module name as Celery derives task names
+
+
+def find_project_root(start: str) -> str:
+    """The nearest directory upward from `start` holding a root marker, else `start`'s directory."""
+    here = os.path.abspath(start)
+    if not os.path.isdir(here):
+        here = os.path.dirname(here)
+    probe = here
+    while True:
+        if any(os.path.exists(os.path.join(probe, marker)) for marker in ROOT_MARKERS):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return here
+        probe = parent
+
+
+def source_roots(root: str, settings: Settings) -> list[str]:
+    roots = [os.path.normpath(os.path.join(root, s)) for s in settings.src]
+    src = os.path.join(root, "src")
+    if "src" not in settings.src and os.path.isdir(src):
+        roots.append(os.path.normpath(src))
+    # Deepest first, so a file is named after the innermost root that holds it.
+    return sorted(set(roots), key=lambda p: (-p.count(os.sep), p))
+
+
+def module_name(path: str, roots: list[str]) -> str:
+    for src in roots:
+        prefix = src.rstrip(os.sep) + os.sep
+        if path.startswith(prefix):
+            rel = path[len(prefix):]
+            break
+    else:
+        rel = os.path.basename(path)
+    stem = rel[:-3] if rel.endswith(".py") else os.path.splitext(rel)[0]
+    parts = stem.split(os.sep)
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts.pop()
+    return ".".join(parts)
+
+
+class _IgnoreRules:
+    """`.gitignore` files (each applying below its own directory), `.git/info/exclude`
+    and the `exclude` setting (gitignore-style patterns relative to the root)."""
+
+    def __init__(self, root: str, settings: Settings):
+        self.root = root
+        self.specs: dict[str, pathspec.PathSpec] = {}
+        patterns = list(settings.exclude)
+        info = os.path.join(root, ".git", "info", "exclude")
+        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        if os.path.isfile(info):
+            self._add(root, info)
+
+    def _add(self, directory: str, path: str) -> None:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                spec = pathspec.PathSpec.from_lines("gitwildmatch", fh)
+        except OSError:
+            return
+        if directory in self.specs:
+            spec = self.specs[directory] + spec
+        self.specs[directory] = spec
+
+    def load_dir(self, directory: str, names: set[str]) -> None:
+        if ".gitignore" in names:
+            self._add(directory, os.path.join(directory, ".gitignore"))
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        if path == self.root:
+            return False  # never let a pattern exclude the root itself
+        rel = os.path.relpath(path, self.root).replace(os.sep, "/")
+        probe = rel + "/" if is_dir else rel
+        if self.exclude.match_file(probe):
+            return True
+        directory = os.path.dirname(path)
+        while True:
+            spec = self.specs.get(directory)
+            if spec is not None:
+                sub = os.path.relpath(path, directory).replace(os.sep, "/")
+                if spec.match_file(sub + "/" if is_dir else sub):
+                    return True
+            if directory == self.root or len(directory) <= len(self.root):
+                return False
+            directory = os.path.dirname(directory)
+
+
+@dataclass
+class Discovery:
+    root: str
+    roots: list[str]
+    files: list[SourceFile]
+    warnings: list[str]
+
+
+def discover(root: str, settings: Settings) -> Discovery:
+    """Every Python file of the project, ignoring excluded and git-ignored paths.
+
+    Directory symlinks are not followed (so a symlink loop cannot trap the walk); file
+    symlinks are listed and, if they cannot be read, reported as SYN001 later.
+    """
+    roots = source_roots(root, settings)
+    rules = _IgnoreRules(root, settings)
+    files: list[SourceFile] = []
+    warnings: list[str] = []
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            warnings.append(f"skipping unreadable directory {os.path.relpath(directory, root)}: {exc.strerror}")
+            continue
+        rules.load_dir(directory, {e.name for e in entries})
+        for entry in entries:
+            name = entry.name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if name in DEFAULT_EXCLUDES or name.endswith(".egg-info"):
+                    continue
+                if rules.ignored(entry.path, True):
+                    continue
+                stack.append(entry.path)
+            elif name.endswith(".py"):
+                if is_link:
+                    try:
+                        if os.path.isdir(entry.path):
+                            continue
+                    except OSError:
+                        pass
+                if rules.ignored(entry.path, False):
+                    continue
+                path = os.path.normpath(entry.path)
+                files.append(SourceFile(path, _rel(path, root), module_name(path, roots)))
+            elif is_link and _points_to_dir(entry.path):
+                target = os.path.realpath(entry.path)
+                if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
+                    warnings.append(f"skipping symlink loop {_rel(entry.path, root)} -> {target}")
+    files.sort(key=lambda f: f.rel)
+    return Discovery(root, roots, files, warnings)
+
+
+def _points_to_dir(path: str) -> bool:
+    try:
+        return os.path.isdir(path)
+    except OSError:
+        return False
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def explicit_file(path: str, root: str, roots: list[str]) -> SourceFile:
+    """A file named on the command line (pre-commit passes them), even if excluded."""
+    path = os.path.normpath(os.path.abspath(path))
+    return SourceFile(path, _rel(path, root), module_name(path, roots))
+
+
+def matches_any(rel: str, patterns: tuple[str, ...]) -> bool:
+    """fnmatch-style matching of a root-relative path (for `per-file-ignores`)."""
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)

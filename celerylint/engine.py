@@ -1,0 +1,214 @@
+"""discover -> facts (prefiltered, cached, parsed in parallel) -> index -> rules -> noqa."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from celerylint import __version__
+from celerylint.cache import SKIPPED, FactsCache, digest
+from celerylint.config import Settings
+from celerylint.diagnostics import Diagnostic
+from celerylint.discover import SourceFile, discover, explicit_file, matches_any
+from celerylint.facts import FileFacts, needs_parse, syntax_error_facts
+from celerylint.index import ProjectIndex
+from celerylint.pool import ParsePool
+from celerylint.rules import all_rules, selected_codes
+
+
+class UsageError(Exception):
+    """A bad command line (exit status 2)."""
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]  # paths relative to the project root
+    files_checked: int
+    root: str
+    index: ProjectIndex
+    notes: list[str] = field(default_factory=list)  # for --verbose
+    warnings: list[str] = field(default_factory=list)  # always printed to stderr
+    seconds: float = 0.0
+
+
+class _Loader:
+    """Reads and parses files on demand for the index (files the prefilter skipped)."""
+
+    def __init__(self, engine: "_Run"):
+        self.engine = engine
+
+    def facts(self, source: SourceFile) -> FileFacts | None:
+        return self.engine.parse_now(source)
+
+    def contains(self, source: SourceFile, needle: bytes) -> bool:
+        try:
+            with open(source.path, "rb") as fh:
+                return needle in fh.read()
+        except OSError:
+            return False
+
+
+class _Run:
+    def __init__(self, root: str, settings: Settings, use_cache: bool, jobs: int):
+        self.root = root
+        self.settings = settings
+        self.cache = FactsCache(root, f"{__version__}-{settings.fingerprint()}", enabled=use_cache)
+        self.jobs = jobs
+        self.pool: ParsePool | None = None
+        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0}
+        self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
+
+    def get_pool(self) -> ParsePool:
+        if self.pool is None:
+            import libcst  # noqa: F401  (imported before forking, so workers share it)
+
+            self.pool = ParsePool(self.jobs)
+        return self.pool
+
+    def load(self, files: list[SourceFile]) -> dict[str, FileFacts | None]:
+        facts: dict[str, FileFacts | None] = {}
+        todo = []
+        pending: dict[str, tuple] = {}
+        for source in files:
+            try:
+                st = os.stat(source.path)
+            except OSError as exc:
+                facts[source.rel] = syntax_error_facts(source.module, _is_package(source),
+                                                       f"could not read file: {exc.strerror or exc}")
+                continue
+            cached = self.cache.by_stat(source.rel, st)
+            if cached is None:
+                try:
+                    with open(source.path, "rb") as fh:
+                        data = fh.read()
+                except OSError as exc:
+                    facts[source.rel] = syntax_error_facts(source.module, _is_package(source),
+                                                           f"could not read file: {exc.strerror or exc}")
+                    continue
+                content = digest(data)
+                cached = self.cache.by_digest(source.rel, st, content)
+                if cached is None:
+                    if needs_parse(data, self.needles):
+                        todo.append((source.rel, source.path, source.module, _is_package(source), len(data)))
+                        pending[source.rel] = (st, content)
+                        continue
+                    self.cache.store(source.rel, st, content, SKIPPED)
+                    cached = SKIPPED
+            if cached is SKIPPED or cached == SKIPPED:
+                self.stats["skipped"] += 1
+                facts[source.rel] = None
+            else:
+                self.stats["cached"] += 1
+                facts[source.rel] = cached
+        if todo:
+            parsed = self.get_pool().parse(todo)
+            self.stats["parsed"] += len(parsed)
+            for rel, result in parsed.items():
+                st, content = pending[rel]
+                facts[rel] = result
+                if not _transient(result):
+                    self.cache.store(rel, st, content, result)
+        self.cache.forget_missing({f.rel for f in files})
+        return facts
+
+    def parse_now(self, source: SourceFile) -> FileFacts | None:
+        try:
+            st = os.stat(source.path)
+            with open(source.path, "rb") as fh:
+                content = digest(fh.read())
+        except OSError:
+            return None
+        result = self.get_pool().parse([(source.rel, source.path, source.module, _is_package(source), st.st_size)])
+        facts = result[source.rel]
+        self.stats["demand"] += 1
+        if not _transient(facts):
+            self.cache.store(source.rel, st, content, facts)
+        return facts
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _is_package(source: SourceFile) -> bool:
+    return os.path.basename(source.path) == "__init__.py"
+
+
+def _transient(facts: FileFacts) -> bool:
+    """Results not worth caching: the file could not be read, or the parser died."""
+    return facts.error is not None and facts.error.message.startswith(("could not read", "the parser"))
+
+
+def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = True, jobs: int | None = None,
+          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = ()) -> CheckResult:
+    """Check the project at `root`; report the findings located in `paths` (all when empty)."""
+    started = time.perf_counter()
+    found = discover(root, settings)
+    files = list(found.files)
+    known = {f.path for f in files}
+    scope_files: set[str] = set()
+    scope_dirs: list[str] = []
+    for raw in paths:
+        path = os.path.normpath(os.path.abspath(raw))
+        if os.path.isdir(path):
+            scope_dirs.append(path.rstrip(os.sep) + os.sep)
+        elif os.path.exists(path) or os.path.islink(path):
+            if path not in known:
+                extra = explicit_file(path, root, found.roots)
+                if extra.rel.startswith("../"):
+                    raise UsageError(f"{raw} is outside the project root {root}")
+                files.append(extra)
+                known.add(path)
+            scope_files.add(path)
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+
+    def in_scope(source: SourceFile) -> bool:
+        if not paths:
+            return True
+        return source.path in scope_files or any(source.path.startswith(d) for d in scope_dirs) \
+            or any(os.path.normpath(source.path) + os.sep == d for d in scope_dirs)
+
+    run = _Run(root, settings, use_cache, jobs or os.cpu_count() or 1)
+    try:
+        facts = run.load(files)
+        index = ProjectIndex(root, files, facts, settings, _Loader(run))
+        codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
+                               settings.ignore + tuple(ignore))
+        scoped = {f.rel: f for f in files if in_scope(f)}
+        diagnostics: list[Diagnostic] = []
+        for rule_cls in all_rules():
+            if rule_cls.code not in codes:
+                continue
+            for diag in rule_cls().check(index):
+                source = scoped.get(diag.path)
+                if source is None or _suppressed(diag, index, source, settings):
+                    continue
+                diagnostics.append(diag)
+    finally:
+        run.close()
+    warning = run.cache.save()
+    warnings = list(found.warnings) + ([warning] if warning else [])
+    notes = [
+        f"project root: {root}",
+        f"configuration: {settings.source or 'defaults'}",
+        f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
+        f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
+        f"parsed on demand {run.stats['demand']}",
+    ] + sorted(set(index.notes))
+    return CheckResult(sorted(set(diagnostics)), len(scoped), root, index, notes, warnings,
+                       time.perf_counter() - started)
+
+
+def _suppressed(diag: Diagnostic, index: ProjectIndex, source: SourceFile, settings: Settings) -> bool:
+    for pattern, codes in settings.per_file_ignores:
+        if matches_any(source.rel, (pattern,)) and any(diag.code.startswith(c) or c == "ALL" for c in codes):
+            return True
+    facts = index._facts.get(source.rel)
+    if facts is None:
+        return False
+    marks = facts.noqa.get(diag.line, False)
+    if marks is False:
+        return False
+    return marks is None or diag.code in marks

@@ -1,0 +1,809 @@
+"""The per-file pass: one libcst parse of a file into small, picklable `FileFacts`.
+
+Rules never see syntax trees. Everything they need is extracted here, once per file
+content, and cached (see `cache.py`). Expressions the rules may need to evaluate (task
+names, schedule dicts, crontab arguments) are kept as *values*: nested tuples that the
+index folds later, resolving names across modules.
+
+Value forms (all plain tuples, so they pickle small and fast):
+
+    ("s", text)                       string literal
+    ("n", number)                     int / float / bool / None
+    ("r", ("a", "b"))                 the dotted name a.b, resolved by the index
+    ("j", (value, ...))               string concatenation / f-string
+    ("o", op, left, right)            arithmetic (+ - * / // %) on values
+    ("c", callee, args, kwargs)       a call; callee is a dotted tuple or None
+    ("d", items, spreads)             a dict: items are (key, value, key_span, value_span)
+    ("l", (value, ...))               a list, tuple or set
+    ("?",)                            anything else: unknown
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+UNKNOWN = ("?",)
+
+Span = tuple  # (line, column, end_line, end_column): 1-based, end exclusive
+
+
+@dataclass(frozen=True)
+class DecoratorFacts:
+    dotted: tuple[str, ...] | None  # the decorator without its call: ("app", "task")
+    called: bool
+    args: tuple
+    kwargs: tuple  # ((name, value), ...); name None for **kwargs
+    span: int
+    name_span: int  # span of the `name=` value, or -1
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    name: str
+    decorators: tuple[DecoratorFacts, ...]
+    def_span: int  # the function's name
+    nested: bool  # defined inside another function or a class
+    branch: str = ""  # which arm of module-level if/try statements holds it, e.g. "/3.0"
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    name: str
+    bases: tuple  # values of the base expressions
+    attrs: tuple  # ((name, value, value_span), ...) class-level assignments
+    def_span: int
+    nested: bool
+    branch: str = ""
+
+
+@dataclass(frozen=True)
+class PeriodicFacts:
+    """`<receiver>.add_periodic_task(schedule, sig, name=..., **options)`."""
+
+    receiver: tuple[str, ...]  # dotted receiver, e.g. ("sender",) or ("app",)
+    function: str | None  # the enclosing function, if any
+    sender: str | None  # that function's first parameter
+    schedule: tuple  # value
+    task: tuple  # value: ("s", name) or ("r", dotted) of a task object, or UNKNOWN
+    task_span: int
+    args: tuple
+    kwargs: tuple
+    name: tuple  # value of name=, or UNKNOWN when absent
+    name_span: int
+    options: tuple  # ((name, value), ...) the remaining keyword arguments
+    span: int
+
+
+@dataclass(frozen=True)
+class Op:
+    """A module-level statement that configures an app or changes a schedule, in order.
+
+    kind: "assign" (target = value), "setitem" (target[key] = value), "call"
+    (target(*args, **kwargs), e.g. ("app", "conf", "update")).
+    target: dotted tuple; for class attributes the class name comes first and `scope`
+    says so.
+    """
+
+    kind: str
+    target: tuple[str, ...]
+    value: tuple  # assign/setitem: the value; call: ("c", ...) value of the call
+    key: tuple  # setitem: the key value; otherwise UNKNOWN
+    span: int
+    scope: str  # "module", or "class:<Name>"
+
+
+@dataclass(frozen=True)
+class SyntaxFacts:
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    module: str
+    is_package: bool
+    imports: dict  # local name -> absolute dotted tuple (modules and module attributes)
+    star_imports: tuple  # absolute module names star-imported, in order
+    assigns: dict  # module-level name -> value (the last assignment)
+    functions: tuple[FunctionFacts, ...]
+    classes: tuple[ClassFacts, ...]
+    periodic: tuple[PeriodicFacts, ...]
+    ops: tuple[Op, ...]
+    spans: tuple  # index -> Span
+    noqa: dict  # line -> frozenset of codes, or None for a bare `# noqa`
+    error: SyntaxFacts | None = None
+    handlers: tuple = field(default=())  # ((function name, app dotted), ...) on_after_configure handlers
+
+
+# --------------------------------------------------------------------------- prefilter
+
+_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule", b"delay(", b"apply_async")
+_RELEVANT = re.compile(
+    rb"shared_task|\.task\b|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
+    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*Task"
+    rb"|\.(?:delay|apply_async|si?|signature)\(",
+    re.MULTILINE,
+)
+
+
+def needs_parse(data: bytes, extra_needles: tuple[bytes, ...] = ()) -> bool:
+    """Cheap byte-level test: could this file define tasks, apps or schedules?"""
+    if not any(n in data for n in _NEEDLES) and not any(n in data for n in extra_needles):
+        return False
+    if _RELEVANT.search(data):
+        return True
+    return any(n in data for n in extra_needles)
+
+
+# --------------------------------------------------------------------------- noqa
+
+_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Za-z]+[0-9]+(?:[,\s]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+def noqa_lines(data: bytes) -> dict[int, frozenset[str] | None]:
+    """`# noqa` and `# noqa: CODE, CODE` comments by line (Python's own line breaks)."""
+    result: dict[int, frozenset[str] | None] = {}
+    if b"noqa" not in data.lower():
+        return result
+    text = data.decode("utf-8", "replace")
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
+        if "#" not in line:
+            continue
+        match = _NOQA.search(line)
+        if match is None:
+            continue
+        codes = match.group("codes")
+        result[number] = None if codes is None else frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+    return result
+
+
+# --------------------------------------------------------------------------- guards
+
+MAX_NESTING = 200  # CPython's own limit on nested brackets
+
+
+def _too_deep(data: bytes, limit: int) -> tuple[int, int] | None:
+    """The position where brackets first nest deeper than `limit`, or None. Python
+    rejects such files, and libcst's native parser can overflow its stack on them."""
+    depth = peak = 0
+    for byte in data:
+        if byte in (40, 91, 123):
+            depth += 1
+            if depth > peak:
+                peak = depth
+        elif byte in (41, 93, 125):
+            depth -= 1
+    if peak <= limit:
+        return None
+    # Brackets inside strings and comments count above: check with the tokenizer.
+    import io
+    import tokenize
+
+    depth = 0
+    try:
+        for tok in tokenize.tokenize(io.BytesIO(data).readline):
+            if tok.type == tokenize.OP:
+                if tok.string in "([{":
+                    depth += 1
+                    if depth > limit:
+                        return tok.start[0], tok.start[1] + 1
+                elif tok.string in ")]}":
+                    depth -= 1
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def syntax_error_facts(module: str, is_package: bool, message: str, line: int = 1, column: int = 1,
+                       data: bytes = b"") -> FileFacts:
+    return FileFacts(module, is_package, {}, (), {}, (), (), (), (), (), noqa_lines(data),
+                     SyntaxFacts(message, line, column))
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def extract(data: bytes, module: str, is_package: bool) -> FileFacts:
+    """Parse `data` once with libcst and return its facts; a parse failure is SYN001."""
+    import libcst as cst
+
+    deep = _too_deep(data, MAX_NESTING)
+    if deep is not None:
+        return syntax_error_facts(module, is_package, "too many nested parentheses", *deep, data=data)
+    try:
+        tree = cst.parse_module(data)
+    except cst.ParserSyntaxError as exc:
+        detail = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
+        return syntax_error_facts(module, is_package, f"invalid syntax: {detail}", exc.raw_line, exc.raw_column + 1,
+                                  data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        text = getattr(exc, "msg", None) or str(exc)
+        return syntax_error_facts(module, is_package, f"cannot decode file: {text}", data=data)
+    except RecursionError:
+        return syntax_error_facts(module, is_package, "too deeply nested to parse", data=data)
+    if not _BINOPS:
+        _init_binops()
+    extractor = _Extractor(module, is_package)
+    extractor.visit_module(tree)
+    return extractor.facts(_compute_spans(tree, extractor.wanted), noqa_lines(data))
+
+
+# Dotted names ------------------------------------------------------------------------
+
+
+def dotted(node: Any) -> tuple[str, ...] | None:
+    import libcst as cst
+
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return tuple(reversed(parts))
+    return None
+
+
+def _import_target(module: str, is_package: bool, relative: int, name: tuple[str, ...]) -> tuple[str, ...]:
+    if not relative:
+        return name
+    base = module.split(".") if module else []
+    if not is_package:
+        base = base[:-1]
+    if relative > 1:
+        base = base[: len(base) - (relative - 1)] if relative - 1 <= len(base) else []
+    return tuple(base) + name
+
+
+class _Extractor:
+    def __init__(self, module: str, is_package: bool):
+        import libcst as cst
+
+        self.cst = cst
+        self.module = module
+        self.is_package = is_package
+        self.wanted: dict[int, Any] = {}  # id(node) -> node
+        self.span_ids: dict[int, int] = {}  # id(node) -> span index
+        self.imports: dict[str, tuple[str, ...]] = {}
+        self.star_imports: list[str] = []
+        self.assigns: dict[str, tuple] = {}
+        self.functions: list[FunctionFacts] = []
+        self.classes: list[ClassFacts] = []
+        self.periodic: list[PeriodicFacts] = []
+        self.ops: list[Op] = []
+        self.handlers: list[tuple[str, tuple[str, ...]]] = []
+        self.branch = ""
+
+    # -- spans
+    def span(self, node: Any) -> int:
+        key = id(node)
+        index = self.span_ids.get(key)
+        if index is None:
+            index = len(self.span_ids)
+            self.span_ids[key] = index
+            self.wanted[key] = node
+        return index
+
+    def facts(self, positions: dict[int, Span], noqa: dict) -> FileFacts:
+        spans = [None] * len(self.span_ids)
+        for key, index in self.span_ids.items():
+            spans[index] = positions.get(key, (1, 1, 1, 1))
+        return FileFacts(
+            module=self.module,
+            is_package=self.is_package,
+            imports=self.imports,
+            star_imports=tuple(self.star_imports),
+            assigns=self.assigns,
+            functions=tuple(self.functions),
+            classes=tuple(self.classes),
+            periodic=tuple(self.periodic),
+            ops=tuple(self.ops),
+            spans=tuple(spans),
+            noqa=noqa,
+            handlers=tuple(self.handlers),
+        )
+
+    # -- values
+    def value(self, node: Any) -> tuple:
+        cst = self.cst
+        t = type(node)
+        if t is cst.SimpleString:
+            try:
+                v = node.evaluated_value
+            except Exception:
+                return UNKNOWN
+            return ("s", v) if isinstance(v, str) else UNKNOWN
+        if t is cst.Name:
+            if node.value in ("True", "False", "None"):
+                return ("n", {"True": True, "False": False, "None": None}[node.value])
+            if node.value == "__name__":
+                return ("s", self.module)
+            return ("r", (node.value,))
+        if t is cst.Attribute:
+            d = dotted(node)
+            return ("r", d) if d is not None else UNKNOWN
+        if t is cst.Integer or t is cst.Float:
+            try:
+                return ("n", node.evaluated_value)
+            except Exception:
+                return UNKNOWN
+        if t is cst.ConcatenatedString:
+            return ("j", (self.value(node.left), self.value(node.right)))
+        if t is cst.FormattedString:
+            return self._fstring(node)
+        if t is cst.Call:
+            return self.call_value(node)
+        if t is cst.Dict:
+            return self.dict_value(node)
+        if t in (cst.List, cst.Tuple, cst.Set):
+            elems = []
+            for el in node.elements:
+                if isinstance(el, cst.StarredElement):
+                    return UNKNOWN
+                elems.append(self.value(el.value))
+            return ("l", tuple(elems))
+        if t is cst.BinaryOperation:
+            op = _BINOPS.get(type(node.operator))
+            if op is None:
+                return UNKNOWN
+            return ("o", op, self.value(node.left), self.value(node.right))
+        if t is cst.UnaryOperation and isinstance(node.operator, cst.Minus):
+            inner = self.value(node.expression)
+            if inner[0] == "n" and isinstance(inner[1], (int, float)) and not isinstance(inner[1], bool):
+                return ("n", -inner[1])
+            return ("o", "*", ("n", -1), inner)
+        return UNKNOWN
+
+    def _fstring(self, node: Any) -> tuple:
+        cst = self.cst
+        if "b" in node.prefix.lower():
+            return UNKNOWN
+        raw = "r" in node.prefix.lower()
+        parts = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text = part.value.replace("{{", "{").replace("}}", "}")
+                if not raw and "\\" in text:
+                    try:
+                        text = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+                    except Exception:
+                        return UNKNOWN
+                parts.append(("s", text))
+            else:
+                if part.conversion is not None or part.format_spec:
+                    return UNKNOWN
+                parts.append(self.value(part.expression))
+        return ("j", tuple(parts))
+
+    def call_value(self, node: Any) -> tuple:
+        cst = self.cst
+        args = []
+        kwargs = []
+        for arg in node.args:
+            if arg.keyword is not None:
+                kwargs.append((arg.keyword.value, self.value(arg.value)))
+            elif arg.star == "**":
+                kwargs.append((None, self.value(arg.value)))
+            elif arg.star == "*":
+                args.append(UNKNOWN)
+            else:
+                args.append(self.value(arg.value))
+        callee = dotted(node.func)
+        if callee is None and isinstance(node.func, cst.Attribute):
+            # e.g. crontab.from_string(...) on a call result: keep the attribute name
+            callee = ("?", node.func.attr.value)
+        return ("c", callee, tuple(args), tuple(kwargs))
+
+    def dict_value(self, node: Any) -> tuple:
+        cst = self.cst
+        items = []
+        spreads = []
+        for el in node.elements:
+            if isinstance(el, cst.StarredDictElement):
+                spreads.append(self.value(el.value))
+                continue
+            key = self.value(el.key)
+            val = self.value(el.value)
+            key_span = value_span = -1
+            if val[0] == "d":
+                # A dict of dicts: its keys may be beat entry names.
+                key_span = self.span(el.key)
+            elif key == ("s", "task"):
+                value_span = self.span(el.value)
+            items.append((key, val, key_span, value_span))
+        return ("d", tuple(items), tuple(spreads))
+
+    # -- module walk
+    def visit_module(self, tree: Any) -> None:
+        self.statements(tree.body, scope="module")
+
+    def statements(self, body: Any, scope: str) -> None:
+        cst = self.cst
+        outer = self.branch
+        for number, stmt in enumerate(body):
+            t = type(stmt)
+            if t is cst.SimpleStatementLine:
+                for small in stmt.body:
+                    self.small_statement(small, scope)
+            elif t is cst.FunctionDef:
+                self.function(stmt, nested=scope != "module")
+            elif t is cst.ClassDef:
+                self.class_def(stmt, nested=scope != "module")
+            else:
+                inner = "loop" if scope == "module" and t in (cst.For, cst.While) else scope
+                for arm, suite in enumerate(_suites(stmt)):
+                    self.branch = f"{outer}/{number}.{arm}"
+                    self.suite(suite, inner)
+                self.branch = outer
+
+    def suite(self, suite: Any, scope: str) -> None:
+        if isinstance(suite, self.cst.SimpleStatementSuite):
+            for small in suite.body:
+                self.small_statement(small, scope)
+        else:
+            self.statements(suite.body, scope)
+
+    def small_statement(self, small: Any, scope: str) -> None:
+        cst = self.cst
+        t = type(small)
+        if scope == "module" or scope == "loop":
+            if t is cst.Import:
+                for alias in small.names:
+                    target = dotted(alias.name)
+                    if target is None:
+                        continue
+                    if alias.asname is not None:
+                        local = alias.asname.name.value
+                        self.imports[local] = target
+                    else:
+                        self.imports[target[0]] = target[:1]
+                return
+            if t is cst.ImportFrom:
+                self.import_from(small)
+                return
+        if t is cst.Assign:
+            value = self.value(small.value)
+            for target in small.targets:
+                self.assignment(target.target, value, small, scope)
+        elif t is cst.AnnAssign and small.value is not None:
+            self.assignment(small.target, self.value(small.value), small, scope)
+        elif t is cst.Expr and isinstance(small.value, cst.Call):
+            self.call_statement(small.value, small, scope)
+
+    def import_from(self, node: Any) -> None:
+        cst = self.cst
+        relative = len(node.relative)
+        base = dotted(node.module) if node.module is not None else ()
+        if base is None:
+            return
+        source = _import_target(self.module, self.is_package, relative, base)
+        if isinstance(node.names, cst.ImportStar):
+            self.star_imports.append(".".join(source))
+            return
+        for alias in node.names:
+            if not isinstance(alias.name, cst.Name):
+                continue
+            name = alias.name.value
+            local = alias.asname.name.value if alias.asname is not None else name
+            self.imports[local] = source + (name,)
+
+    def assignment(self, target: Any, value: tuple, stmt: Any, scope: str) -> None:
+        cst = self.cst
+        if scope.startswith("class:"):
+            return  # handled by class_def
+        if isinstance(target, cst.Name):
+            if scope in ("module", "loop"):
+                self.assigns[target.value] = value if scope == "module" else UNKNOWN
+                if _interesting_name(target.value) or value[0] == "d":
+                    self.ops.append(Op("assign", (target.value,), value, UNKNOWN, self.span(stmt), "module"))
+            return
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                if isinstance(el.value, cst.Name) and scope in ("module", "loop"):
+                    self.assigns[el.value.value] = UNKNOWN
+            return
+        if scope not in ("module", "loop"):
+            return
+        if isinstance(target, cst.Attribute):
+            d = dotted(target)
+            if d is not None:
+                self.ops.append(Op("assign", d, value, UNKNOWN, self.span(stmt), "module"))
+        elif isinstance(target, cst.Subscript):
+            d = dotted(target.value)
+            if d is not None and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key_node = target.slice[0].slice.value
+                key = self.value(key_node)
+                if value[0] == "d":
+                    # `SCHEDULE["name"] = {...}`: the key is the entry name.
+                    key_span = self.span(key_node)
+                    entry = ("d", ((key, value, key_span, -1),), ())
+                    self.ops.append(Op("setitem", d, entry, key, self.span(stmt), "module"))
+                else:
+                    self.ops.append(Op("setitem", d, value, key, self.span(stmt), "module"))
+
+    def call_statement(self, call: Any, stmt: Any, scope: str) -> None:
+        callee = dotted(call.func)
+        if callee is None:
+            return
+        last = callee[-1]
+        if last == "add_periodic_task":
+            self.add_periodic(call, callee[:-1], scope)
+            return
+        if scope not in ("module", "loop"):
+            return
+        if last in _INTERESTING_CALLS:
+            self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), "module"))
+            if last == "connect" and len(callee) >= 2 and callee[-2] in _BEAT_SIGNALS and call.args:
+                fn = dotted(call.args[0].value)
+                if fn is not None and len(fn) == 1:
+                    self.handlers.append((fn[0], callee[:-2]))
+
+    def add_periodic(self, call: Any, receiver: tuple[str, ...], scope: str) -> None:
+        """`receiver.add_periodic_task(schedule, sig, name=..., **options)`; inside a
+        function, `scope` is "function:<name>:<first parameter>" so that the index can
+        tell that `sender` is the app the handler is connected to."""
+        cst = self.cst
+        function = sender = None
+        if scope.startswith("function:"):
+            _, function, sender = scope.split(":", 2)
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a for a in call.args if a.keyword is not None}
+        schedule_node = positional[0].value if positional else (keywords["schedule"].value if "schedule" in keywords else None)
+        sig_node = positional[1].value if len(positional) > 1 else (keywords["sig"].value if "sig" in keywords else None)
+        schedule = self.value(schedule_node) if schedule_node is not None else UNKNOWN
+        task, task_span, args, kwargs = UNKNOWN, -1, UNKNOWN, UNKNOWN
+        if isinstance(sig_node, cst.Call):
+            task, task_span, args, kwargs = self.signature(sig_node)
+        name_arg = keywords.get("name")
+        name = self.value(name_arg.value) if name_arg is not None else UNKNOWN
+        name_span = self.span(name_arg.value) if name_arg is not None else -1
+        if "args" in keywords:
+            args = self.value(keywords["args"].value)
+        if "kwargs" in keywords:
+            kwargs = self.value(keywords["kwargs"].value)
+        options = tuple(
+            (k, self.value(a.value)) for k, a in keywords.items() if k not in ("schedule", "sig", "name", "args", "kwargs")
+        )
+        self.periodic.append(PeriodicFacts(
+            receiver, function, sender, schedule, task, task_span, args, kwargs, name, name_span, options,
+            self.span(call),
+        ))
+
+    def signature(self, sig: Any) -> tuple[tuple, int, tuple, tuple]:
+        """`task.s(...)`, `task.si(...)`, `task.signature(args, kwargs)`,
+        `signature("name", args, kwargs)`, `app.signature("name", ...)`
+        -> (task value, task span, args value, kwargs value)."""
+        cst = self.cst
+        callee = dotted(sig.func)
+        if callee is None or any(a.star for a in sig.args):
+            return UNKNOWN, -1, UNKNOWN, UNKNOWN
+        positional = [a.value for a in sig.args if a.keyword is None]
+        keywords = {a.keyword.value: a.value for a in sig.args if a.keyword is not None}
+        first = positional[0] if positional else keywords.get("varies")
+        named = callee[-1] == "signature" and first is not None and (
+            isinstance(first, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+            or (len(callee) == 1 and isinstance(first, (cst.Name, cst.Attribute)))
+        )
+        if named:
+            rest = positional[1:]
+        elif callee[-1] in ("s", "si", "signature") and len(callee) > 1:
+            first = sig.func.value
+            rest = positional
+            if callee[-1] != "signature":
+                args = ("l", tuple(self.value(p) for p in positional))
+                kwargs = ("d", tuple((("s", k), self.value(v), -1, -1) for k, v in keywords.items()), ())
+                return ("r", callee[:-1]), self.span(first), args, kwargs
+        else:
+            return UNKNOWN, -1, UNKNOWN, UNKNOWN
+        args = self.value(rest[0]) if rest else self.value(keywords["args"]) if "args" in keywords else ("l", ())
+        kwargs = self.value(rest[1]) if len(rest) > 1 else self.value(keywords["kwargs"]) if "kwargs" in keywords else ("d", (), ())
+        task = self.value(first) if named else ("r", callee[:-1])
+        return task, self.span(first), args, kwargs
+
+    # -- definitions
+    def decorator(self, dec: Any) -> DecoratorFacts:
+        cst = self.cst
+        expr = dec.decorator
+        if isinstance(expr, cst.Call):
+            value = self.call_value(expr)
+            name_span = -1
+            for arg in expr.args:
+                if arg.keyword is not None and arg.keyword.value == "name":
+                    name_span = self.span(arg.value)
+            return DecoratorFacts(dotted(expr.func), True, value[2], value[3], self.span(dec), name_span)
+        return DecoratorFacts(dotted(expr), False, (), (), self.span(dec), -1)
+
+    def function(self, node: Any, nested: bool) -> None:
+        decorators = tuple(self.decorator(d) for d in node.decorators)
+        name = node.name.value
+        if decorators:
+            self.functions.append(FunctionFacts(name, decorators, self.span(node.name), nested, self.branch))
+        if not nested:
+            self.assigns[name] = UNKNOWN
+        for dec in decorators:
+            d = dec.dotted
+            if d is not None and len(d) >= 3 and d[-1] == "connect" and d[-2] in _BEAT_SIGNALS:
+                self.handlers.append((name, d[:-2]))
+        params = node.params.params
+        first = params[0].name.value if params else ""
+        self.block(node.body, f"function:{name}:{first}")
+
+    def block(self, body: Any, scope: str) -> None:
+        """Walk a function body: nested definitions and statement-level calls."""
+        cst = self.cst
+        for stmt in body.body if isinstance(body, cst.IndentedBlock) else (body,):
+            t = type(stmt)
+            if t is cst.SimpleStatementLine or t is cst.SimpleStatementSuite:
+                for small in stmt.body:
+                    if type(small) is cst.Expr and isinstance(small.value, cst.Call):
+                        self.call_statement(small.value, small, scope)
+            elif t is cst.FunctionDef:
+                self.function(stmt, nested=True)
+            elif t is cst.ClassDef:
+                self.class_def(stmt, nested=True)
+            else:
+                for suite in _suites(stmt):
+                    self.block(suite, scope)
+
+    def class_def(self, node: Any, nested: bool) -> None:
+        cst = self.cst
+        bases = tuple(self.value(arg.value) for arg in node.bases if arg.keyword is None)
+        attrs = []
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
+        scope = "class:" + node.name.value
+        for stmt in body:
+            if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for small in stmt.body:
+                    target = value_node = None
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target, value_node = small.targets[0].target, small.value
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        target, value_node = small.target, small.value
+                    if isinstance(target, cst.Name):
+                        value = self.value(value_node)
+                        attrs.append((target.value, value, self.span(value_node)))
+                        if not nested and _interesting_name(target.value):
+                            self.ops.append(Op("assign", (node.name.value, target.value), value, UNKNOWN,
+                                               self.span(small), scope))
+            elif isinstance(stmt, cst.FunctionDef):
+                self.function(stmt, nested=True)
+            elif isinstance(stmt, cst.ClassDef):
+                self.class_def(stmt, nested=True)
+        self.classes.append(ClassFacts(node.name.value, bases, tuple(attrs), self.span(node.name), nested, self.branch))
+        if not nested:
+            self.assigns[node.name.value] = UNKNOWN
+
+
+def exclusive_branches(a: str, b: str) -> bool:
+    """Whether two definitions sit in different arms of the same if/try statement."""
+    for x, y in zip(a.split("/")[1:], b.split("/")[1:]):
+        if x != y:
+            return x.split(".")[0] == y.split(".")[0]
+    return False
+
+
+def _suites(stmt: Any) -> list:
+    """The indented blocks of a compound statement (if/elif/else, try/except/finally,
+    for/while/else, with, match)."""
+    import libcst as cst
+
+    suites = []
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        suites.append(body)
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        suites.append(orelse.body)
+        orelse = getattr(orelse, "orelse", None)
+    for handler in getattr(stmt, "handlers", ()):
+        suites.append(handler.body)
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        suites.append(final.body)
+    for case in getattr(stmt, "cases", ()):
+        suites.append(case.body)
+    return [s for s in suites if isinstance(s, cst.BaseSuite)]
+
+
+_BINOPS: dict = {}
+
+
+def _init_binops() -> None:
+    import libcst as cst
+
+    _BINOPS.update({cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
+                    cst.FloorDivide: "//", cst.Modulo: "%"})
+
+
+_BEAT_SIGNALS = frozenset({"on_after_configure", "on_after_finalize"})
+_INTERESTING_CALLS = frozenset({"update", "config_from_object", "setdefault", "connect", "register_task"})
+_SCHEDULE_NAMES = frozenset({"CELERY_BEAT_SCHEDULE", "CELERYBEAT_SCHEDULE", "beat_schedule", "BEAT_SCHEDULE"})
+
+
+def _interesting_name(name: str) -> bool:
+    return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def _compute_spans(tree: Any, wanted: dict[int, Any]) -> dict[int, Span]:
+    """Positions (as libcst's PositionProvider defines them) of the wanted nodes only.
+
+    A full PositionProvider run records every node and costs about twice a parse;
+    this codegen pass records only what the facts refer to.
+    """
+    if not wanted:
+        return {}
+    from contextlib import contextmanager
+
+    from libcst._nodes.internal import CodegenState
+
+    class _State(CodegenState):
+        __slots__ = ("want", "line", "column", "stack", "out")
+
+        def __init__(self, default_indent: str, default_newline: str):
+            super().__init__(default_indent=default_indent, default_newline=default_newline)
+            self.want = set(wanted)
+            self.line = 1
+            self.column = 0
+            self.stack: list = []
+            self.out: dict = {}
+
+        def add_indent_tokens(self) -> None:
+            for token in self.indent_tokens:
+                self.add_token(token)
+
+        def add_token(self, value: str) -> None:
+            if "\n" in value or "\r" in value:
+                if "\r" in value:
+                    pieces = re.split(r"\r\n?|\n", value)
+                    self.line += len(pieces) - 1
+                    self.column = len(pieces[-1])
+                else:
+                    self.line += value.count("\n")
+                    self.column = len(value) - value.rfind("\n") - 1
+            else:
+                self.column += len(value)
+
+        def pop_trailing_newline(self) -> None:
+            pass
+
+        def before_codegen(self, node: Any) -> None:
+            if id(node) in self.want:
+                self.stack.append((self.line, self.column))
+
+        def after_codegen(self, node: Any) -> None:
+            key = id(node)
+            if key in self.want:
+                start = self.stack.pop()
+                if key not in self.out:
+                    self.out[key] = (start[0], start[1] + 1, self.column + 1)
+
+        @contextmanager
+        def record_syntactic_position(self, node: Any, *, start_node: Any = None, end_node: Any = None):
+            key = id(node)
+            if key not in self.want:
+                yield
+                return
+            if start_node is not None:
+                self.want.add(id(start_node))
+            if end_node is not None:
+                self.want.add(id(end_node))
+            start = (self.line, self.column + 1)
+            try:
+                yield
+            finally:
+                end = (self.line, self.column + 1)
+                if start_node is not None and id(start_node) in self.out:
+                    start = self.out[id(start_node)][:2]
+                if end_node is not None and id(end_node) in self.out:
+                    end = self.out[id(end_node)][2:]
+                self.out[key] = (start[0], start[1], end[0], end[1])
+
+    state = _State(tree.default_indent, tree.default_newline)
+    tree._codegen(state)
+    return state.out

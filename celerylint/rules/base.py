@@ -1,0 +1,107 @@
+"""The rule base class. A rule is a class with a code, a docstring in fixed sections
+(What it does / Why is this bad? / Example / Use instead), and a `check` method that
+yields diagnostics from the project index. The Example and Use instead blocks are
+executable: the test suite runs every one of them (see `examples()`)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Iterator
+
+from celerylint.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from celerylint.index import ProjectIndex
+
+SECTION_TITLES = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
+_FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+_FILE_HEADER = re.compile(r"^# ([\w./-]+\.py)\s*$")
+_EXPECT = re.compile(r"#\s*((?:(?:TSK|BEAT|TEN|SYN)\d{3}[,\s]*)+)\s*$")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A small project: {path: source}, and the (path, line, code) findings it must give."""
+
+    files: dict
+    expected: tuple  # ((path, line, code), ...)
+
+
+class Rule:
+    code: ClassVar[str]
+    summary: ClassVar[str]  # one line, for `celerylint rules`
+    severity: ClassVar[str] = "error"
+    opt_in: ClassVar[bool] = False
+    fixable: ClassVar[bool] = False
+    # Extra documentation-free test cases: sources that must not / must be flagged.
+    # Markers as in the docstring examples: a trailing `# CODE` comment on the line.
+    valid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[str, ...]] = ()
+
+    def check(self, index: "ProjectIndex") -> Iterator[Diagnostic]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def report(self, rel: str, span: tuple | None, message: str) -> Diagnostic:
+        line, column, end_line, end_column = span or (1, 1, 1, 1)
+        return Diagnostic(rel, line, column, self.code, message, end_line, end_column, self.severity, self.fixable)
+
+    # -- documentation
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        doc = textwrap.dedent(cls.__doc__ or "").strip("\n")
+        sections: dict[str, str] = {}
+        current = None
+        lines: list[str] = []
+        for line in doc.splitlines():
+            if line.startswith("## ") and line[3:].strip() in SECTION_TITLES:
+                if current is not None:
+                    sections[current] = "\n".join(lines).strip("\n")
+                current = line[3:].strip()
+                lines = []
+            else:
+                lines.append(line)
+        if current is not None:
+            sections[current] = "\n".join(lines).strip("\n")
+        return sections
+
+    @classmethod
+    def documentation(cls) -> str:
+        head = f"# {cls.code}: {cls.summary}\n\n"
+        flags = [f"Severity: {cls.severity}", "Default: off (opt-in)" if cls.opt_in else "Default: on",
+                 "Fix: available" if cls.fixable else "Fix: none"]
+        body = textwrap.dedent(cls.__doc__ or "").strip("\n")
+        return head + " · ".join(flags) + "\n\n" + body + "\n"
+
+    @classmethod
+    def examples(cls) -> tuple[list[Example], list[Example]]:
+        """(must flag, must not flag): the docstring's Example / Use instead blocks plus
+        the `invalid` / `valid` class attributes."""
+        sections = cls.sections()
+        bad = [parse_example(block) for block in _FENCE.findall(sections.get("Example", ""))]
+        good = [parse_example(block) for block in _FENCE.findall(sections.get("Use instead", ""))]
+        bad += [parse_example(textwrap.dedent(src)) for src in cls.invalid]
+        good += [parse_example(textwrap.dedent(src)) for src in cls.valid]
+        return bad, good
+
+
+def parse_example(block: str) -> Example:
+    """Split a code block into files at `# path/to/file.py` header lines (default
+    `app/tasks.py`) and collect the expected findings from trailing `# CODE` comments."""
+    files: dict[str, list[str]] = {}
+    expected = []
+    current = "app/tasks.py"
+    for raw in block.splitlines():
+        header = _FILE_HEADER.match(raw)
+        if header:
+            current = header.group(1)
+            files.setdefault(current, [])
+            continue
+        lines = files.setdefault(current, [])
+        lines.append(raw)
+        marker = _EXPECT.search(raw)
+        if marker:
+            for code in re.findall(r"(?:TSK|BEAT|TEN|SYN)\d{3}", marker.group(1)):
+                expected.append((current, len(lines), code))
+    return Example({path: "\n".join(lines) + "\n" for path, lines in files.items()}, tuple(expected))

@@ -1,0 +1,52 @@
+from celerylint.rules.base import Rule
+
+
+class BeatEntryParentheses(Rule):
+    """## What it does
+    Flags a beat entry whose task name contains `(` or `)`. When neither the name as
+    written nor the name without the parentheses is registered, BEAT001 is reported
+    too.
+
+    ## Why is this bad?
+    Task names are registry keys. `"create_job()"` only matches a task registered
+    with that exact odd name (see TSK001); the usual intent is `"create_job"`.
+
+    ## Example
+    ```python
+    # proj/settings.py
+    CELERY_BEAT_SCHEDULE = {
+        "create-jobs": {"task": "create_job()", "schedule": 300},  # BEAT002
+    }
+    # jobs/tasks.py
+    from celery import shared_task
+
+    @shared_task(name="create_job")
+    def create_job():
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    # proj/settings.py
+    CELERY_BEAT_SCHEDULE = {
+        "create-jobs": {"task": "create_job", "schedule": 300},
+    }
+    # jobs/tasks.py
+    from celery import shared_task
+
+    @shared_task(name="create_job")
+    def create_job():
+        pass
+    ```
+    """
+
+    code = "BEAT002"
+    summary = "a beat entry's task name contains parentheses"
+
+    def check(self, index):
+        for entry in index.beat_entries():
+            name = entry.task
+            if name is None or entry.task_span is None or ("(" not in name and ")" not in name):
+                continue
+            fixed = name.replace("(", "").replace(")", "")
+            yield self.report(entry.rel, entry.task_span, f'beat task name "{name}" contains parentheses; use "{fixed}"')

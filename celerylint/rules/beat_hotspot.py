@@ -1,0 +1,100 @@
+from celerylint import crontab
+from celerylint.rules.base import Rule
+
+
+class BeatHotspot(Rule):
+    """## What it does
+    Flags crontab beat entries when more than `hotspot-threshold` (default 3) of them
+    fire in the same minute of the week. Fields are read as Celery reads them (an
+    omitted field is `*`); interval schedules do not count. Each entry of the crowded
+    minute is reported at its key.
+
+    ## Why is this bad?
+    Jobs that all start at 00:00 compete for the same workers and database at once
+    (a thundering herd), while the rest of the hour sits idle. Spread them out.
+
+    ## Example
+    ```python
+    # proj/settings.py
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE = {
+        "a": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0)},  # BEAT005
+        "b": {"task": "ops.tasks.b", "schedule": crontab(minute=0, hour=0)},  # BEAT005
+        "c": {"task": "ops.tasks.c", "schedule": crontab(minute="0", hour="*/2")},  # BEAT005
+        "d": {"task": "ops.tasks.d", "schedule": crontab(minute=0)},  # BEAT005
+    }
+    # ops/tasks.py
+    from celery import shared_task
+
+    @shared_task
+    def a(): pass
+
+    @shared_task
+    def b(): pass
+
+    @shared_task
+    def c(): pass
+
+    @shared_task
+    def d(): pass
+    ```
+
+    ## Use instead
+    ```python
+    # proj/settings.py
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE = {
+        "a": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0)},
+        "b": {"task": "ops.tasks.b", "schedule": crontab(minute=10, hour=0)},
+        "c": {"task": "ops.tasks.c", "schedule": crontab(minute="20", hour="*/2")},
+        "d": {"task": "ops.tasks.d", "schedule": crontab(minute=30)},
+    }
+    # ops/tasks.py
+    from celery import shared_task
+
+    @shared_task
+    def a(): pass
+
+    @shared_task
+    def b(): pass
+
+    @shared_task
+    def c(): pass
+
+    @shared_task
+    def d(): pass
+    ```
+
+    ## Options
+    - `hotspot-threshold`: how many entries may share a minute (default 3).
+    """
+
+    code = "BEAT005"
+    summary = "too many crontab beat entries fire in the same minute"
+    severity = "warning"
+
+    def check(self, index):
+        threshold = index.settings.hotspot_threshold
+        reported = set()
+        for schedule in index.schedules:
+            if schedule.merged_into is not None:
+                continue
+            entries = [e for e in schedule.all_entries() if isinstance(e.schedule, crontab.Crontab) and e.anchor]
+            if len(entries) <= threshold:
+                continue
+            by_id = {id(e): e for e in entries}
+            for spot in crontab.hotspots([(id(e), e.schedule) for e in entries], threshold):
+                when = crontab.describe_minute(spot.minute_of_week) + (f" {spot.note}" if spot.note else "")
+                names = [by_id[k].key or "?" for k in spot.keys]
+                listed = ", ".join(f'"{n}"' for n in names[:8]) + (", ..." if len(names) > 8 else "")
+                for key in spot.keys:
+                    entry = by_id[key]
+                    if entry.identity in reported:
+                        continue
+                    reported.add(entry.identity)
+                    yield self.report(
+                        entry.rel, entry.anchor,
+                        f"{spot.count} crontab entries fire at {when} (hotspot-threshold is {threshold}): {listed}",
+                    )

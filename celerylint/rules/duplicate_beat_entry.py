@@ -1,0 +1,120 @@
+from celerylint.rules.base import Rule
+
+
+class DuplicateBeatEntry(Rule):
+    """## What it does
+    Flags duplicate beat entries: the same key twice in one dict literal (Python keeps
+    only the last one), or an entry with the same task, args, kwargs and schedule as
+    an earlier entry of the same schedule.
+
+    ## Why is this bad?
+    A repeated key silently drops the first entry; an identical entry under another
+    key runs the same job twice at the same moment, doubling the work and racing with
+    itself.
+
+    ## Example
+    ```python
+    # proj/settings.py
+    CELERY_BEAT_SCHEDULE = {
+        "send-digest": {"task": "mail.tasks.send_digest", "schedule": 3600},
+        "send-digest-hourly": {"task": "mail.tasks.send_digest", "schedule": 3600},  # BEAT003
+    }
+    # mail/tasks.py
+    from celery import shared_task
+
+    @shared_task
+    def send_digest():
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    # proj/settings.py
+    CELERY_BEAT_SCHEDULE = {
+        "send-digest": {"task": "mail.tasks.send_digest", "schedule": 3600},
+    }
+    # mail/tasks.py
+    from celery import shared_task
+
+    @shared_task
+    def send_digest():
+        pass
+    ```
+    """
+
+    code = "BEAT003"
+    summary = "duplicate beat entries"
+    invalid = (
+        """
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "cleanup": {"task": "mail.tasks.cleanup", "schedule": 60},
+            "cleanup": {"task": "mail.tasks.cleanup", "schedule": 120},  # BEAT003
+        }
+        # mail/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def cleanup():
+            pass
+        """,
+    )
+    valid = (
+        # Same task, different arguments or schedules: two real jobs.
+        """
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "sync-eu": {"task": "mail.tasks.sync", "schedule": 60, "args": ("eu",)},
+            "sync-us": {"task": "mail.tasks.sync", "schedule": 60, "args": ("us",)},
+            "sync-slow": {"task": "mail.tasks.sync", "schedule": 600, "args": ("eu",)},
+        }
+        # proj/settings_test.py
+        CELERY_BEAT_SCHEDULE = {
+            "sync-eu": {"task": "mail.tasks.sync", "schedule": 60, "args": ("eu",)},
+        }
+        # mail/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def sync(region):
+            pass
+        """,
+    )
+
+    def check(self, index):
+        reported = set()
+        for later, first in index.duplicate_keys.values():
+            if later.identity in reported:
+                continue
+            reported.add(later.identity)
+            yield self.report(later.rel, later.anchor,
+                              f'beat entry key "{later.key}" appears twice in this dict; the first one '
+                              f"(line {first.anchor[0] if first.anchor else '?'}) is silently dropped")
+        for schedule in index.schedules:
+            if schedule.merged_into is not None:
+                continue
+            seen = {}
+            for entry in schedule.all_entries():
+                signature = _signature(entry)
+                if signature is None:
+                    continue
+                first = seen.setdefault(signature, entry)
+                if first is entry or entry.identity in reported or first.identity == entry.identity:
+                    continue
+                reported.add(entry.identity)
+                yield self.report(entry.rel, entry.anchor,
+                                  f'beat entry "{entry.key}" duplicates "{first.key}" '
+                                  f"({first.rel}:{first.anchor[0] if first.anchor else '?'}): same task, "
+                                  "arguments and schedule")
+
+
+def _signature(entry):
+    from celerylint.index import UNKNOWN
+
+    if entry.task is None or entry.schedule is UNKNOWN or entry.args is UNKNOWN or entry.kwargs is UNKNOWN:
+        return None
+    try:
+        return (entry.task, repr(entry.args), repr(sorted(entry.kwargs.items()) if isinstance(entry.kwargs, dict) else entry.kwargs),
+                repr(entry.schedule))
+    except TypeError:
+        return None

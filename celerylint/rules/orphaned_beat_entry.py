@@ -1,0 +1,143 @@
+from celerylint.rules.base import Rule
+
+
+class OrphanedBeatEntry(Rule):
+    """## What it does
+    Flags a beat schedule entry whose task name no task definition registers (an
+    orphaned entry), and suggests the closest name that is registered.
+
+    Names starting with `celery.` (Celery's built-ins such as `celery.backend_cleanup`)
+    and names matching `external-tasks` count as defined. A dotted name outside the
+    project's packages (a third-party app's task) cannot be verified and is not
+    reported; neither is a name that a task with an unfoldable `name=` could register.
+
+    ## Why is this bad?
+    Celery beat sends the message anyway; the worker logs "Received unregistered task"
+    and drops it. Nothing fails loudly, the job simply never runs: the classic symptom
+    after renaming or deleting a task.
+
+    ## Example
+    ```python
+    # proj/settings.py
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE = {
+        "charge-all": {
+            "task": "billing.tasks.charge_all",  # BEAT001
+            "schedule": crontab(hour=2, minute=0),
+        },
+    }
+    # billing/tasks.py
+    from celery import shared_task
+
+    @shared_task
+    def charge_all_tenants():
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    # proj/settings.py
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE = {
+        "charge-all": {
+            "task": "billing.tasks.charge_all_tenants",
+            "schedule": crontab(hour=2, minute=0),
+        },
+    }
+    # billing/tasks.py
+    from celery import shared_task
+
+    @shared_task
+    def charge_all_tenants():
+        pass
+    ```
+
+    ## Options
+    - `external-tasks`: fnmatch patterns of task names defined outside the project.
+    """
+
+    code = "BEAT001"
+    summary = "a beat entry names a task that no definition registers"
+    valid = (
+        # Celery's built-in tasks, a name folded from constants, and a task object's .name
+        """
+        # proj/settings.py
+        from billing.tasks import charge
+        from billing.names import PREFIX
+
+        CELERY_BEAT_SCHEDULE = {
+            "cleanup": {"task": "celery.backend_cleanup", "schedule": 3600},
+            "charge": {"task": charge.name, "schedule": 60},
+            "report": {"task": PREFIX + ".report", "schedule": 60},
+            "dynamic": {"task": get_task_name(), "schedule": 60},
+        }
+        # billing/names.py
+        PREFIX = "billing"
+        # billing/tasks.py
+        from celery import shared_task
+        from billing.names import PREFIX
+
+        @shared_task
+        def charge():
+            pass
+
+        @shared_task(name=f"{PREFIX}.report")
+        def report():
+            pass
+        """,
+        # A task re-exported through a package __init__ and an aliased decorator
+        """
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        app.conf.beat_schedule = {
+            "sync": {"task": "inventory.jobs.sync_stock", "schedule": 300},
+            "third-party": {"task": "django_celery_results.tasks.cleanup", "schedule": 300},
+        }
+        # inventory/jobs.py
+        from celery import shared_task as st
+
+        @st()
+        def sync_stock():
+            pass
+        """,
+    )
+    invalid = (
+        """
+        # proj/celery.py
+        from celery import Celery
+        from celery.schedules import crontab
+
+        app = Celery("proj")
+
+        @app.on_after_configure.connect
+        def setup_periodic_tasks(sender, **kwargs):
+            sender.add_periodic_task(crontab(minute=0), signature("reports.nightly"))  # BEAT001
+        """,
+    )
+
+    def check(self, index):
+        for entry in index.beat_entries():
+            name = entry.task
+            if name is None or entry.task_span is None:
+                continue
+            stripped = name.replace("(", "").replace(")", "")
+            if self._defined(index, name) or (stripped != name and self._defined(index, stripped)):
+                continue
+            suggestion = index.suggest(name)
+            hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
+            label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
+            yield self.report(entry.rel, entry.task_span, f'{label} names task "{name}", which no task registers{hint}')
+
+    @staticmethod
+    def _defined(index, name):
+        status = index.task_status(name)
+        if status == "missing":
+            index.search_definition(name)
+            status = index.task_status(name)
+        if status in ("external", "maybe"):
+            index.notes.append(f'task "{name}" is not defined in the project; not checked ({status})')
+        return status != "missing"

@@ -1,0 +1,66 @@
+from celerylint.rules.base import Rule
+
+
+class ReplacedBeatSchedule(Rule):
+    """## What it does
+    Flags `app.conf.beat_schedule = {...}` (or `app.conf.update(beat_schedule=...)`)
+    when the configuration the app loads with `config_from_object` also defines a beat
+    schedule (`CELERY_BEAT_SCHEDULE` / `beat_schedule`), or when the assignment comes
+    after `.update()` or item assignments on the same schedule. The message counts the
+    entries that never run.
+
+    ## Why is this bad?
+    Assignment replaces; it does not merge. Every entry defined in Django settings (or
+    added earlier) is silently discarded, and beat never runs those jobs.
+
+    ## Example
+    ```python
+    # proj/celery.py
+    import os
+    from celery import Celery
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
+    app = Celery("proj")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.beat_schedule = {  # BEAT007
+        "ping": {"task": "celery.ping", "schedule": 60},
+    }
+    # proj/settings.py
+    CELERY_BEAT_SCHEDULE = {
+        "cleanup": {"task": "celery.backend_cleanup", "schedule": 3600},
+    }
+    ```
+
+    ## Use instead
+    ```python
+    # proj/celery.py
+    import os
+    from celery import Celery
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
+    app = Celery("proj")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.beat_schedule.update({
+        "ping": {"task": "celery.ping", "schedule": 60},
+    })
+    # proj/settings.py
+    CELERY_BEAT_SCHEDULE = {
+        "cleanup": {"task": "celery.backend_cleanup", "schedule": 3600},
+    }
+    ```
+    """
+
+    code = "BEAT007"
+    summary = "a beat schedule is replaced instead of merged"
+
+    def check(self, index):
+        for schedule in index.schedules:
+            for rel, span, lost, where in schedule.replaced:
+                count = len(lost)
+                names = ", ".join(f'"{e.key}"' for e in lost[:5] if e.key) + (", ..." if count > 5 else "")
+                origin = "added before this assignment" if where == "earlier updates" else f"from {where}"
+                yield self.report(
+                    rel, span,
+                    f"this assignment replaces the beat schedule instead of merging: {count} "
+                    f"{'entry' if count == 1 else 'entries'} {origin} never run ({names})",
+                )

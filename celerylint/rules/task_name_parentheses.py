@@ -1,0 +1,44 @@
+from celerylint.rules.base import Rule
+
+
+class TaskNameParentheses(Rule):
+    """## What it does
+    Flags a task whose explicit `name=` contains `(` or `)`.
+
+    ## Why is this bad?
+    A task name is a registry key, not a call. Beat entries and callers that spell the
+    name without the parentheses (as everyone does) never find the task, so the
+    schedule silently does nothing.
+
+    ## Example
+    ```python
+    # jobs/tasks.py
+    from celery import shared_task
+
+    @shared_task(name="create_job()")  # TSK001
+    def create_job(job_ids=None):
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    # jobs/tasks.py
+    from celery import shared_task
+
+    @shared_task(name="create_job")
+    def create_job(job_ids=None):
+        pass
+    ```
+    """
+
+    code = "TSK001"
+    summary = "a task's explicit name contains parentheses"
+
+    def check(self, index):
+        for task in index.all_tasks():
+            if task.explicit_name and task.name is not None and ("(" in task.name or ")" in task.name):
+                yield self.report(
+                    task.rel, task.name_span or task.def_span,
+                    f'task name "{task.name}" contains parentheses; register it as '
+                    f'"{task.name.replace("(", "").replace(")", "")}"',
+                )
