@@ -217,8 +217,11 @@ def extract(data: bytes, module: str, is_package: bool) -> FileFacts:
         tree = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
         detail = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
-        return syntax_error_facts(module, is_package, f"invalid syntax: {detail}", exc.raw_line, exc.raw_column + 1,
-                                  data)
+        line, column = exc.raw_line, exc.raw_column + 1
+        python = _python_syntax_error(data)
+        if python is not None:  # CPython locates errors more precisely than libcst
+            detail, line, column = python
+        return syntax_error_facts(module, is_package, f"invalid syntax: {detail}", line, column, data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         text = getattr(exc, "msg", None) or str(exc)
         return syntax_error_facts(module, is_package, f"cannot decode file: {text}", data=data)
@@ -229,6 +232,21 @@ def extract(data: bytes, module: str, is_package: bool) -> FileFacts:
     extractor = _Extractor(module, is_package)
     extractor.visit_module(tree)
     return extractor.facts(_compute_spans(tree, extractor.wanted), noqa_lines(data))
+
+
+def _python_syntax_error(data: bytes) -> tuple[str, int, int] | None:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(data, "<file>", "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+    except SyntaxError as exc:
+        if exc.lineno:
+            return exc.msg, exc.lineno, max(1, exc.offset or 1)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
 
 
 # Dotted names ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ executable: the test suite runs every one of them (see `examples()`)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import textwrap
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class Rule:
     # -- documentation
     @classmethod
     def sections(cls) -> dict[str, str]:
-        doc = textwrap.dedent(cls.__doc__ or "").strip("\n")
+        doc = inspect.cleandoc(cls.__doc__ or "")
         sections: dict[str, str] = {}
         current = None
         lines: list[str] = []
@@ -71,7 +72,7 @@ class Rule:
         head = f"# {cls.code}: {cls.summary}\n\n"
         flags = [f"Severity: {cls.severity}", "Default: off (opt-in)" if cls.opt_in else "Default: on",
                  "Fix: available" if cls.fixable else "Fix: none"]
-        body = textwrap.dedent(cls.__doc__ or "").strip("\n")
+        body = inspect.cleandoc(cls.__doc__ or "")
         return head + " · ".join(flags) + "\n\n" + body + "\n"
 
     @classmethod
@@ -92,7 +93,7 @@ def parse_example(block: str) -> Example:
     files: dict[str, list[str]] = {}
     expected = []
     current = "app/tasks.py"
-    for raw in block.splitlines():
+    for raw in block.strip("\n").splitlines():
         header = _FILE_HEADER.match(raw)
         if header:
             current = header.group(1)

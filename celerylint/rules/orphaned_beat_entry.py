@@ -115,7 +115,7 @@ class OrphanedBeatEntry(Rule):
 
         @app.on_after_configure.connect
         def setup_periodic_tasks(sender, **kwargs):
-            sender.add_periodic_task(crontab(minute=0), signature("reports.nightly"))  # BEAT001
+            sender.add_periodic_task(crontab(minute=0), signature("proj.tasks.nightly"))  # BEAT001
         """,
     )
 
