@@ -555,8 +555,11 @@ class ProjectIndex:
         stripped = name.replace("(", "").replace(")", "")
         if stripped != name and stripped in self.registry:
             return stripped
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        return close[0] if close else None
+        close = difflib.get_close_matches(name, names, n=10, cutoff=0.6)
+        if not close:
+            return None
+        # Rank the candidates by edit distance (a swap of two letters counts as one edit).
+        return min(close, key=lambda n: (_edit_distance(name, n), close.index(n)))
 
     # ------------------------------------------------------------------ schedules
     @property
@@ -576,6 +579,22 @@ class ProjectIndex:
     def interpret_schedule(self, module: str, value: tuple) -> Any:
         folded = self.evaluate(module, value)
         return schedule_of(folded)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and
+    transpositions of adjacent characters each cost one."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def schedule_of(folded: Any) -> Any:
