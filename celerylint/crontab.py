@@ -160,7 +160,7 @@ class _Reject(Exception):
 
 def _expand_number(s: str, low: int, size: int) -> int:
     # crontab_parser._expand_number
-    if False:
+    if s[0] == "-":
         raise _Reject
     try:
         i = int(s)
@@ -426,7 +426,7 @@ def hotspots(entries: Sequence[tuple[Hashable, Crontab]], threshold: int = 3) ->
             always = firing & unrestricted
             groups = [always | part for part in split]
         for group in groups:
-            if group.bit_count() > floor and first_seen.get(group, MINUTES_PER_WEEK) > when:
+            if group.bit_count() > floor and True:
                 first_seen[group] = when
 
     result = []

@@ -221,6 +221,9 @@ def extract(data: bytes, module: str, is_package: bool) -> FileFacts:
         python = _python_syntax_error(data)
         if python is not None:  # CPython locates errors more precisely than libcst
             detail, line, column = python
+        elif b"\0" in data:
+            at = data.index(b"\0")
+            detail, line, column = "null byte in source", data.count(b"\n", 0, at) + 1, at - data.rfind(b"\n", 0, at)
         return syntax_error_facts(module, is_package, f"invalid syntax: {detail}", line, column, data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         text = getattr(exc, "msg", None) or str(exc)

@@ -1,0 +1,97 @@
+"""The facts cache: a warm run parses nothing, a changed file is re-parsed, and a new
+configuration or version starts afresh; findings are identical either way."""
+
+import os
+import pickle
+import time
+
+from celerylint import cache as cache_mod
+from celerylint.config import Settings, settings_from_mapping
+from celerylint.engine import check
+
+from conftest import write_project
+
+FILES = {
+    "ops/tasks.py": "from celery import shared_task\n\n@shared_task\ndef ping(): pass\n",
+    "ops/views.py": "def index(request):\n    return None\n",
+    "proj/settings.py": 'CELERY_BEAT_SCHEDULE = {"x": {"task": "ops.tasks.pingg", "schedule": 1}}\n',
+}
+
+
+def run(root, settings=None, use_cache=True):
+    result = check([], settings or Settings(), str(root), use_cache=use_cache, jobs=1)
+    return result, [(d.path, d.line, d.code) for d in result.diagnostics]
+
+
+def parsed_count(result):
+    note = next(n for n in result.notes if n.startswith("files:"))
+    return int(note.split("parsed ")[1].split(",")[0])
+
+
+def test_warm_run_parses_nothing_and_gives_the_same_findings(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+    cold, cold_findings = run(root)
+    assert parsed_count(cold) == 2  # tasks and settings; views.py is skipped by the prefilter
+    cache_dir = root / cache_mod.CACHE_DIR
+    assert (cache_dir / ".gitignore").read_text().strip().endswith("*")
+    assert (cache_dir / "CACHEDIR.TAG").exists()
+    warm, warm_findings = run(root)
+    assert parsed_count(warm) == 0
+    assert warm_findings == cold_findings == [("proj/settings.py", 1, "BEAT001")]
+
+
+def test_changed_file_is_reparsed(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+    run(root)
+    settings_py = root / "proj" / "settings.py"
+    settings_py.write_text('CELERY_BEAT_SCHEDULE = {"x": {"task": "ops.tasks.ping", "schedule": 1}}\n')
+    later = time.time() + 5
+    os.utime(settings_py, (later, later))
+    result, found = run(root)
+    assert parsed_count(result) == 1 and found == []
+
+
+def test_touched_but_unchanged_file_is_reused_by_content_hash(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+    run(root)
+    later = time.time() + 5
+    os.utime(root / "proj" / "settings.py", (later, later))
+    result, found = run(root)
+    assert parsed_count(result) == 0 and found == [("proj/settings.py", 1, "BEAT001")]
+
+
+def test_configuration_or_version_change_starts_a_new_cache(tmp_path, monkeypatch):
+    root = write_project(tmp_path / "p", FILES)
+    run(root)
+    other = settings_from_mapping({"app-names": ["worker"]})
+    result, _ = run(root, other)
+    assert parsed_count(result) == 2
+    assert len(list((root / cache_mod.CACHE_DIR).glob("facts-*.pickle"))) == 1  # the stale one is removed
+    monkeypatch.setattr("celerylint.engine.__version__", "999.0.0")
+    result, _ = run(root, other)
+    assert parsed_count(result) == 2
+
+
+def test_no_cache_writes_nothing(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+    run(root, use_cache=False)
+    assert not (root / cache_mod.CACHE_DIR).exists()
+
+
+def test_corrupt_cache_is_ignored(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+    run(root)
+    for path in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle"):
+        path.write_bytes(b"not a pickle")
+    result, found = run(root)
+    assert parsed_count(result) == 2 and found == [("proj/settings.py", 1, "BEAT001")]
+    for path in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle"):
+        assert isinstance(pickle.loads(path.read_bytes()), dict)
+
+
+def test_read_only_project_still_checks(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+    (root / cache_mod.CACHE_DIR).write_text("a file where the cache directory should be")
+    result, found = run(root)
+    assert found == [("proj/settings.py", 1, "BEAT001")]
+    assert any("could not write the cache" in w for w in result.warnings)

@@ -1,0 +1,94 @@
+"""The per-file pass: positions equal libcst's own PositionProvider, values fold as
+documented, noqa comments and the byte prefilter behave."""
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from celerylint.facts import _compute_spans, extract, needs_parse, noqa_lines
+
+REPO = Path(__file__).resolve().parent.parent
+
+TRICKY = [
+    "x = 1\r\ny = 'é'  # ünïcode\r\n@app.task(name='a')\r\ndef f():\r\n    pass\r\n",
+    "def f(a,\n      b):\n\tif a:\n\t\treturn '''multi\nline''' + \\\n\t\t\t'x'\n",
+    "@d1\n@d2.x(\n    1,\n)\nclass C(B):\n    name = f'{A}.b'\n",
+    "s = {\n    'k': {'task': 'a' 'b', 'schedule': crontab(minute='*/5')},\n    **OTHER,\n}\n",
+    "x = '😀😀'; y = \"z\"\n",
+]
+
+
+def corpus():
+    files = sorted((REPO / "celerylint").rglob("*.py")) + sorted((REPO / "examples").rglob("*.py"))
+    return [text for text in (p.read_text() for p in files) if "=" in text] + TRICKY
+
+
+@pytest.mark.parametrize("source", corpus(), ids=lambda s: str(hash(s)))
+def test_positions_match_libcst_position_provider(source):
+    tree = cst.parse_module(source)
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    expected = wrapper.resolve(PositionProvider)
+    wanted = {}
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node):
+            if isinstance(node, (cst.Name, cst.SimpleString, cst.Decorator, cst.Call, cst.Dict, cst.Assign,
+                                 cst.FormattedString, cst.ConcatenatedString, cst.Attribute, cst.For)):
+                wanted[id(node)] = node
+            return True
+
+    tree.visit(Collect())
+    got = _compute_spans(tree, wanted)
+    assert wanted
+    for key, node in wanted.items():
+        pos = expected[node]
+        assert got[key] == (pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1), node
+
+
+def test_values_fold_constants_and_keep_references():
+    facts = extract(b"""
+from .names import PREFIX
+A = "x" + "y"
+B = f"{PREFIX}.{A}"
+C = 60 * 60 * 24
+D = -5
+E = {"k": {"task": "t", "schedule": C}}
+F = __name__
+""", "pkg.mod", False)
+    assigns = facts.assigns
+    assert assigns["A"] == ("o", "+", ("s", "x"), ("s", "y"))
+    assert assigns["B"] == ("j", (("r", ("PREFIX",)), ("s", "."), ("r", ("A",))))
+    assert assigns["D"] == ("n", -5)
+    assert assigns["F"] == ("s", "pkg.mod")
+    assert facts.imports["PREFIX"] == ("pkg", "names", "PREFIX")
+    (key, value, key_span, _), = assigns["E"][1]
+    assert key == ("s", "k") and facts.spans[key_span] == (7, 6, 7, 9)
+
+
+def test_relative_imports_in_packages_and_modules():
+    init = extract(b"from .celery import app as celery_app\nfrom .. import up\n", "proj.sub", True)
+    assert init.imports == {"celery_app": ("proj", "sub", "celery", "app"), "up": ("proj", "up")}
+    mod = extract(b"from .celery import app\nimport a.b.c\nimport x.y as z\n", "proj.sub.mod", False)
+    assert mod.imports == {"app": ("proj", "sub", "celery", "app"), "a": ("a",), "z": ("x", "y")}
+
+
+def test_noqa_lines():
+    marks = noqa_lines(b"a = 1  # noqa\nb = 2  # NOQA: beat001, TSK002\nc = 3\nd = 4  # noqa:BEAT005\n")
+    assert marks == {1: None, 2: frozenset({"BEAT001", "TSK002"}), 4: frozenset({"BEAT005"})}
+    assert noqa_lines(b"x = 1\r# noqa\r\n") == {2: None}  # old-Mac and Windows line ends
+
+
+@pytest.mark.parametrize("source, relevant", [
+    (b"from celery import shared_task\n", True),
+    (b"@app.task\ndef f(): pass\n", True),
+    (b"CELERY_BEAT_SCHEDULE = {}\n", True),
+    (b"app = Celery('x')\n", True),
+    (b"class Sync(BaseTask):\n    name = 'x'\n", True),
+    (b"send_email.delay(1)\n", True),
+    (b"def index(request):\n    return render(request, 'tasks.html')\n", False),
+    (b"# celery is mentioned only in a comment\nx = 1\n", False),
+])
+def test_prefilter(source, relevant):
+    assert needs_parse(source) is relevant

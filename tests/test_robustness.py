@@ -1,0 +1,143 @@
+"""Bad input gets a clear finding or a message, never a traceback, and the rest of
+the project is still checked (RULES.md: SYN001)."""
+
+import os
+
+import pytest
+
+from conftest import codes_at, findings, run_cli, write_project
+
+TASK = "from celery import shared_task\n\n@shared_task\ndef ping(): pass\n"
+ORPHAN = 'CELERY_BEAT_SCHEDULE = {"x": {"task": "ops.tasks.pingg", "schedule": 1}}\n'
+
+
+def project_with(tmp_path, name, content):
+    return write_project(tmp_path / "p", {"ops/tasks.py": TASK, "proj/settings.py": ORPHAN, name: content})
+
+
+def assert_rest_checked(results):
+    assert ("proj/settings.py", 1, "BEAT001") in codes_at(results)
+
+
+@pytest.mark.parametrize("content, line", [
+    (b"from celery import shared_task\n\n@shared_task\ndef broken(:\n    pass\n", 4),
+    (b"from celery import shared_task\nx = (\n", 2),
+    (b"from celery import shared_task\n\nx = 1\x00\n", 3),
+])
+def test_syntax_errors_are_syn001_at_the_error(tmp_path, content, line):
+    root = project_with(tmp_path, "bad/tasks.py", content)
+    results = findings(root)
+    assert ("bad/tasks.py", line, "SYN001") in codes_at(results)
+    assert_rest_checked(results)
+
+
+def test_newer_syntax_parses(tmp_path):
+    # Python 3.14's unparenthesised except (PEP 758) and 3.12's type parameters: 3.11's
+    # own parser rejects both, libcst reads them.
+    source = (b"from celery import shared_task\n\n@shared_task\ndef t():\n    try:\n        pass\n"
+              b"    except ValueError, TypeError:\n        pass\n\ndef first[T](xs: list[T]) -> T:\n    return xs[0]\n")
+    root = project_with(tmp_path, "new/tasks.py", source)
+    results = findings(root)
+    assert not any(code == "SYN001" for *_, code, _ in results)
+    assert_rest_checked(results)
+
+
+@pytest.mark.parametrize("content", [
+    b"",  # empty
+    b"\xef\xbb\xbf" + TASK.encode(),  # UTF-8 BOM
+    b"# -*- coding: latin-1 -*-\n" + TASK.encode() + b"X = '\xe9'\n",  # declared legacy encoding
+])
+def test_valid_odd_files(tmp_path, content):
+    root = project_with(tmp_path, "odd/tasks.py", content)
+    results = findings(root)
+    assert not any(code == "SYN001" for *_, code, _ in results)
+    assert_rest_checked(results)
+
+
+def test_undecodable_file(tmp_path):
+    root = project_with(tmp_path, "odd/tasks.py", TASK.encode() + b"X = '\xe9\xff'\n")
+    results = findings(root)
+    assert any(path == "odd/tasks.py" and code == "SYN001" and "decode" in msg for path, _, _, code, msg in results)
+    assert_rest_checked(results)
+
+
+def test_brackets_nested_beyond_pythons_limit(tmp_path):
+    deep = b"from celery import shared_task\nx = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n"
+    root = project_with(tmp_path, "deep/tasks.py", deep)
+    results = findings(root)
+    assert ("deep/tasks.py", 2, "SYN001") in codes_at(results)
+    assert_rest_checked(results)
+
+
+def test_brackets_in_strings_do_not_count_as_nesting(tmp_path):
+    source = TASK.encode() + b"S = '" + b"(" * 300 + b"'\n"
+    root = project_with(tmp_path, "deep/tasks.py", source)
+    assert not any(code == "SYN001" for *_, code, _ in findings(root))
+
+
+def test_parser_crash_is_contained(tmp_path):
+    # 20,000 chained `not` crash libcst's native parser (a stack overflow in the
+    # worker process); the run reports SYN001 for that file and checks the rest.
+    crash = b"from celery import shared_task\nx = " + b"not " * 20000 + b"1\n"
+    root = project_with(tmp_path, "crash/tasks.py", crash)
+    results = findings(root)
+    assert any(path == "crash/tasks.py" and code == "SYN001" for path, _, _, code, _ in results)
+    assert_rest_checked(results)
+
+
+def test_parser_hang_times_out(tmp_path, monkeypatch):
+    from celerylint import pool
+
+    monkeypatch.setattr(pool, "BASE_TIMEOUT", 2.0)
+    slow = b"from celery import shared_task\nx = " + b"+".join([b"1"] * 6000) + b"\n"
+    root = project_with(tmp_path, "slow/tasks.py", slow)
+    results = findings(root)
+    assert any(path == "slow/tasks.py" and code == "SYN001" and "too long" in msg
+               for path, _, _, code, msg in results)
+    assert_rest_checked(results)
+
+
+def test_symlink_loops_and_dangling_links(tmp_path, capsys):
+    root = write_project(tmp_path / "p", {"ops/tasks.py": TASK, "proj/settings.py": ORPHAN})
+    os.symlink(root, root / "ops" / "loop")  # directory loop back to the root
+    os.symlink("missing.py", root / "ops" / "dangling.py")  # link to nothing
+    os.symlink("self.py", root / "ops" / "self.py")  # a link to itself
+    proc = run_cli("check", "--no-cache", cwd=root)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "symlink loop" in proc.stderr
+    assert "ops/dangling.py:1:1: SYN001 could not read file" in proc.stdout
+    assert "ops/self.py:1:1: SYN001 could not read file" in proc.stdout
+    assert "proj/settings.py:1:39: BEAT001" in proc.stdout
+
+
+def test_unreadable_directory_is_skipped_with_a_message(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads everything; covered by the dangling-link case")
+    root = write_project(tmp_path / "p", {"ops/tasks.py": TASK, "proj/settings.py": ORPHAN, "locked/x.py": TASK})
+    os.chmod(root / "locked", 0)
+    try:
+        proc = run_cli("check", "--no-cache", cwd=root)
+    finally:
+        os.chmod(root / "locked", 0o755)
+    assert "unreadable directory" in proc.stderr and "BEAT001" in proc.stdout
+
+
+def test_gitignore_cannot_exclude_the_root(tmp_path):
+    root = write_project(tmp_path / ".hidden", {"ops/tasks.py": TASK, "proj/settings.py": ORPHAN})
+    (root / ".gitignore").write_text(".*\n")
+    proc = run_cli("check", "--no-cache", cwd=root)
+    assert "checked 4 files" in proc.stdout and "BEAT001" in proc.stdout
+
+
+def test_gitignore_and_exclude_are_honoured(tmp_path):
+    root = write_project(tmp_path / "p", {
+        "ops/tasks.py": TASK, "proj/settings.py": ORPHAN,
+        "generated/settings.py": ORPHAN, "legacy/settings.py": ORPHAN, "ops/sub/old_settings.py": ORPHAN,
+    }, config='exclude = ["legacy/"]\n')
+    (root / ".gitignore").write_text("generated/\n")
+    (root / "ops" / ".gitignore").write_text("sub/old_*.py\n")
+    proc = run_cli("check", "--no-cache", cwd=root)
+    assert "proj/settings.py" in proc.stdout
+    for ignored in ("generated/", "legacy/", "old_settings"):
+        assert ignored not in proc.stdout
