@@ -42,7 +42,7 @@ def test_hook_fails_on_an_orphaned_entry_and_passes_once_fixed(tmp_path, pre_com
     failing = try_repo("celerylint", repo, pre_commit_home)
     output = failing.stdout + failing.stderr
     assert failing.returncode == 1, output
-    assert "proj/settings.py:1:47: BEAT001" in output
+    assert "proj/settings.py:1:45: BEAT001" in output
     assert 'did you mean "ops.tasks.charge_all"?' in output
 
     (repo / "proj" / "settings.py").write_text(SETTINGS_FIXED)
