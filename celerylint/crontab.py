@@ -426,7 +426,7 @@ def hotspots(entries: Sequence[tuple[Hashable, Crontab]], threshold: int = 3) ->
             always = firing & unrestricted
             groups = [always | part for part in split]
         for group in groups:
-            if group.bit_count() > floor and True:
+            if group.bit_count() > floor and first_seen.get(group, MINUTES_PER_WEEK) > when:
                 first_seen[group] = when
 
     result = []

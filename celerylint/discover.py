@@ -44,10 +44,23 @@ def find_project_root(start: str) -> str:
 
 
 def source_roots(root: str, settings: Settings) -> list[str]:
+    """The `src` setting (default ".") plus "src" when it exists. With the default, a
+    directory one level down that holds `manage.py` is a source root too when the root
+    has none: Django puts manage.py's directory on sys.path (e.g. `backend/manage.py`),
+    and imports and task names are relative to it."""
     roots = [os.path.normpath(os.path.join(root, s)) for s in settings.src]
     src = os.path.join(root, "src")
     if "src" not in settings.src and os.path.isdir(src):
         roots.append(os.path.normpath(src))
+    if settings.src == Settings().src and not os.path.exists(os.path.join(root, "manage.py")):
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            entries = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and entry.name not in DEFAULT_EXCLUDES \
+                    and not entry.name.startswith(".") and os.path.isfile(os.path.join(entry.path, "manage.py")):
+                roots.append(os.path.normpath(entry.path))
     # Deepest first, so a file is named after the innermost root that holds it.
     return sorted(set(roots), key=lambda p: (-p.count(os.sep), p))
 

@@ -174,6 +174,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     try:
         facts = run.load(files)
         index = ProjectIndex(root, files, facts, settings, _Loader(run))
+        index.parse_files_mentioning(index.factory_needles())
         codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
                                settings.ignore + tuple(ignore))
         scoped = {f.rel: f for f in files if in_scope(f)}

@@ -46,6 +46,7 @@ class FunctionFacts:
     def_span: int  # the function's name
     nested: bool  # defined inside another function or a class
     branch: str = ""  # which arm of module-level if/try statements holds it, e.g. "/3.0"
+    calls: frozenset = frozenset()  # dotted callees called anywhere in the body
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class ClassFacts:
     def_span: int
     nested: bool
     branch: str = ""
+    # method name -> value returned when the body is a single `return <expr>`, else UNKNOWN
+    methods: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -640,8 +643,9 @@ class _Extractor:
     def function(self, node: Any, nested: bool) -> None:
         decorators = tuple(self.decorator(d) for d in node.decorators)
         name = node.name.value
-        if decorators:
-            self.functions.append(FunctionFacts(name, decorators, self.span(node.name), nested, self.branch))
+        if decorators or not nested:
+            self.functions.append(FunctionFacts(name, decorators, self.span(node.name), nested, self.branch,
+                                                _calls_in(node.body)))
         if not nested:
             self.assigns[name] = UNKNOWN
         for dec in decorators:
@@ -669,10 +673,24 @@ class _Extractor:
                 for suite in _suites(stmt):
                     self.block(suite, scope)
 
+    def _single_return(self, fn: Any) -> tuple:
+        """The returned value when a function body is just `return <expr>` (after a docstring)."""
+        cst = self.cst
+        body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else [fn.body]
+        stmts = [s for s in body if not (isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1
+                                         and isinstance(s.body[0], cst.Expr)
+                                         and isinstance(s.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))]
+        if len(stmts) == 1 and isinstance(stmts[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            smalls = stmts[0].body
+            if len(smalls) == 1 and isinstance(smalls[0], cst.Return) and smalls[0].value is not None:
+                return self.value(smalls[0].value)
+        return UNKNOWN
+
     def class_def(self, node: Any, nested: bool) -> None:
         cst = self.cst
         bases = tuple(self.value(arg.value) for arg in node.bases if arg.keyword is None)
         attrs = []
+        methods: dict[str, tuple] = {}
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         scope = "class:" + node.name.value
         for stmt in body:
@@ -691,11 +709,53 @@ class _Extractor:
                                                self.span(small), scope))
             elif isinstance(stmt, cst.FunctionDef):
                 self.function(stmt, nested=True)
+                methods[stmt.name.value] = self._single_return(stmt)
             elif isinstance(stmt, cst.ClassDef):
                 self.class_def(stmt, nested=True)
-        self.classes.append(ClassFacts(node.name.value, bases, tuple(attrs), self.span(node.name), nested, self.branch))
+        self.classes.append(ClassFacts(node.name.value, bases, tuple(attrs), self.span(node.name), nested,
+                                       self.branch, methods))
         if not nested:
             self.assigns[node.name.value] = UNKNOWN
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SKIPPED_FIELDS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after",
+                   "header", "footer", "newline", "indent", "operator", "equal", "colon", "star", "dot",
+                   "first_line", "empty_lines", "prefix")
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    import dataclasses
+
+    names = _FIELD_NAMES.get(node_type)
+    if names is None:
+        names = _FIELD_NAMES[node_type] = tuple(
+            f.name for f in dataclasses.fields(node_type) if not f.name.startswith(_SKIPPED_FIELDS))
+    return names
+
+
+def _calls_in(root: Any) -> frozenset:
+    """The dotted callees of every call below `root` (a read-only walk over node fields,
+    several times cheaper than a libcst visitor, which rebuilds every node)."""
+    import libcst as cst
+
+    call_type = cst.Call
+    found = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        t = type(node)
+        if t is call_type:
+            d = dotted(node.func)
+            if d is not None:
+                found.add(d)
+        for name in _child_fields(t):
+            child = getattr(node, name)
+            if isinstance(child, (list, tuple)):
+                stack.extend(c for c in child if isinstance(c, cst.CSTNode))
+            elif isinstance(child, cst.CSTNode):
+                stack.append(child)
+    return frozenset(found)
 
 
 def exclusive_branches(a: str, b: str) -> bool:

@@ -32,6 +32,7 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+_ANYTHING = re.compile(r".*", re.DOTALL)
 
 CELERY_APP_CLASSES = frozenset({("celery", "Celery"), ("celery", "app", "Celery"), ("celery", "app", "base", "Celery")})
 CELERY_TASK_CLASSES = frozenset({
@@ -140,6 +141,9 @@ class ProjectIndex:
         self._task_class: dict[tuple, bool] = {}
         self._tasks_by_module: dict[str, list[TaskDef]] = {}
         self._registry: dict[str, list[TaskDef]] | None = None
+        self._task_bases: set[tuple] | None = None
+        self._factories: dict[tuple, bool] = {}
+        self._naming: str | None = None
         self._schedules: list[Schedule] | None = None
         self._demand_searched: set[str] = set()
 
@@ -407,7 +411,71 @@ class ProjectIndex:
             return "app"
         if len(qualified) >= 2 and qualified[-1] == "task" and self.is_app(qualified[:-1]):
             return "app"
+        if self._is_task_decorator_factory(qualified, 0):
+            return "custom"
         return None
+
+    def _is_task_decorator_factory(self, qualified: tuple, depth: int) -> bool:
+        """A project function that calls `shared_task` / `<app>.task` (or another such
+        function) in its body, like `def cron_task(**kw): ... return shared_task(**kw)(wrapper)`:
+        what it decorates is a task."""
+        cached = self._factories.get(qualified)
+        if cached is not None:
+            return cached
+        self._factories[qualified] = False
+        result = False
+        found = self.split_definition(qualified)
+        if found is not None and len(found[1]) == 1 and depth < 5:
+            module, (name,) = found
+            facts = self.module_facts(module)
+            fn = next((f for f in facts.functions if f.name == name and not f.nested), None) if facts else None
+            if fn is not None:
+                for callee in fn.calls:
+                    target = self.resolve(module, callee)
+                    if target in SHARED_TASK or (len(callee) >= 2 and callee[-1] == "task"
+                                                 and self.is_app_reference(module, callee[:-1])):
+                        result = True
+                        break
+                    if target != qualified and self._is_task_decorator_factory(target, depth + 1):
+                        result = True
+                        break
+        self._factories[qualified] = result
+        return result
+
+    def factory_needles(self) -> tuple[bytes, ...]:
+        """Names of the project's task decorator factories that the byte prefilter does
+        not look for (it looks for "task"): files mentioning them must be parsed too."""
+        needles = []
+        for source, facts in list(self.parsed()):
+            for fn in facts.functions:
+                if not fn.nested and "task" not in fn.name.lower() and fn.calls \
+                        and self._is_task_decorator_factory(tuple(facts.module.split(".")) + (fn.name,), 0):
+                    needles.append(fn.name.encode())
+        return tuple(needles)
+
+    def parse_files_mentioning(self, needles: tuple[bytes, ...]) -> None:
+        if not needles or self.loader is None:
+            return
+        for source in self.files:
+            if self._facts.get(source.rel) is None and source.rel not in self._demand_searched:
+                if any(self.loader.contains(source, n) for n in needles):
+                    self.facts_for(source)
+
+    def task_naming(self) -> str:
+        """How auto-named tasks are named: "module" (Celery's default `<module>.<name>`),
+        "function" (an app class whose `gen_task_name` returns just `name`) or "unknown"
+        (an app class overriding `gen_task_name` in a way we cannot evaluate)."""
+        if self._naming is None:
+            self._naming = "module"
+            for source, facts in list(self.parsed()):
+                for cls in facts.classes:
+                    if "gen_task_name" not in cls.methods:
+                        continue
+                    if not self._is_celery_class(tuple(facts.module.split(".")) + (cls.name,), 0):
+                        continue
+                    returned = cls.methods["gen_task_name"]
+                    self._naming = "function" if returned == ("r", ("name",)) and self._naming != "unknown" else "unknown"
+        return self._naming
 
     def tasks_of(self, source: SourceFile) -> list[TaskDef]:
         cached = self._tasks_by_module.get(source.rel)
@@ -435,6 +503,11 @@ class ProjectIndex:
                 continue
             options = {k: v for k, v in dec.kwargs if k is not None}
             name, pattern, explicit = f"{module}.{fn.name}", None, False
+            naming = self.task_naming()
+            if naming == "function":
+                name = fn.name
+            elif naming == "unknown":
+                name, pattern = None, _ANYTHING
             if "name" in options:
                 explicit = True
                 folded = self.evaluate(module, options["name"])
@@ -488,16 +561,31 @@ class ProjectIndex:
     def _add_to_registry(self, source: SourceFile) -> None:
         assert self._registry is not None
         for task in self.tasks_of(source):
-            if task.name is not None:
+            if task.name is not None and not self._is_base_class(task):
                 defs = self._registry.setdefault(task.name, [])
                 defs.append(task)
                 defs.sort(key=lambda t: (t.rel, t.def_span))
 
     def all_tasks(self) -> list[TaskDef]:
+        """Every task definition of the parsed files (classes used as `base=` excluded)."""
         out = []
         for source, _ in list(self.parsed()):
-            out.extend(self.tasks_of(source))
+            out.extend(t for t in self.tasks_of(source) if not self._is_base_class(t))
         return out
+
+    def _is_base_class(self, task: TaskDef) -> bool:
+        """A Task class passed as `base=` to a task decorator is a base, not a task
+        registered under its own name (Celery only registers the decorated function)."""
+        if task.kind != "class":
+            return False
+        if self._task_bases is None:
+            self._task_bases = set()
+            for source, facts in list(self.parsed()):
+                for fn in self.tasks_of(source):
+                    base = fn.options.get("base")
+                    if fn.kind != "class" and base is not None and base[0] == "r":
+                        self._task_bases.add(self.resolve(facts.module, base[1]))
+        return tuple(task.module.split(".")) + (task.function,) in self._task_bases
 
     # ------------------------------------------------------------------ task lookup for beat entries
     def task_status(self, name: str) -> str:

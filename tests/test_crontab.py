@@ -96,9 +96,9 @@ numbers = st.one_of(
     st.integers(1, 6).map(str),  # valid in every field, so that many specs are accepted
     st.integers(0, 23).map(str),
     st.integers(-2, 65).map(str),
-    st.sampled_from(DAY_WORDS + MONTH_WORDS + ["x", "mo", "00", "007", "+5", " 5", "5 ", "1_0", "\u0663", "-1"]).flatmap(
-        _case
-    ),
+    st.sampled_from(
+        DAY_WORDS + MONTH_WORDS + ["x", "mo", "00", "007", "+5", " 5", "5 ", "1_0", "\u0663", "-1", "-0"]
+    ).flatmap(_case),
 )
 steps = st.one_of(st.integers(1, 9).map(str), st.integers(0, 70).map(str), st.sampled_from(["", "x", "-1", "1_0"]))
 parts = st.one_of(
@@ -186,6 +186,7 @@ def test_parse_field_known_accepted(value, field):
         ("*/", "minute"),
         ("1-", "hour"),
         ("-5", "minute"),
+        ("-0", "minute"),  # int() would read 0; Celery refuses a leading '-'
         ("", "minute"),
         ("1,,2", "minute"),
         ("0", "day_of_month"),
@@ -262,22 +263,23 @@ def celery_from_string(s):
     return tuple(frozenset(getattr(c, f)) for f in FIELDS)
 
 
-cron_field_text = st.one_of(st.sampled_from(["*", "0", "*/15", "1-5", "mon", "jan", "30", "2", "7", ""]), field_strings)
+simple_cron_fields = st.sampled_from(["*", "*", "0", "*/15", "1-5", "mon", "jan", "30", "2", "1,3", "7", "*/0", ""])
+cron_field_text = st.one_of(simple_cron_fields, field_strings)
 
 
 @settings(max_examples=400)
 @given(
-    fields=st.lists(cron_field_text, min_size=3, max_size=7),
-    seps=st.lists(st.sampled_from([" ", " ", " ", "  ", "\t"]), min_size=6, max_size=6),
-    tail=st.sampled_from(["", "", " ", "\n"]),
+    fields=st.one_of(
+        st.lists(simple_cron_fields, min_size=5, max_size=5),  # mostly accepted
+        st.lists(cron_field_text, min_size=5, max_size=5),
+        st.lists(cron_field_text, min_size=3, max_size=7),
+    ),
+    seps=st.one_of(st.just([" "] * 6), st.lists(st.sampled_from([" ", " ", "  ", "\t"]), min_size=6, max_size=6)),
+    tail=st.sampled_from(["", "", "", " ", "\n"]),
 )
 def test_crontab_from_string_matches_celery(fields, seps, tail):
     expr = fields[0] + "".join(sep + f for sep, f in zip(seps, fields[1:])) + tail
-    ours = crontab_from_string(expr)
-    expected = celery_from_string(expr)
-    if expected is not None and not all(expected):
-        expected = None
-    assert as_tuple(ours) == expected
+    assert as_tuple(crontab_from_string(expr)) == celery_from_string(expr)
 
 
 def test_crontab_from_string_cases():
@@ -447,8 +449,10 @@ def test_day_of_week_and_day_of_month_are_anded():
     first_monday = cron(**DAILY_MIDNIGHT, day_of_month="1-7", day_of_week="mon")
     got = hotspots([("m", mondays), ("f", first), ("fm", first_monday)], 2)
     assert got == [Hotspot(1440, ("m", "f", "fm"), 3, "on day 1 of the month")]
-    # Sundays in February vs day 30 and 31 of any month: never together.
-    assert hotspots([("a", cron(**DAILY_MIDNIGHT, month_of_year=2)), ("b", cron(**DAILY_MIDNIGHT, day_of_month="30,31"))], 1) == []
+    # Every day of February vs the 30th and 31st of every month: never together.
+    february = cron(**DAILY_MIDNIGHT, month_of_year=2)
+    late = cron(**DAILY_MIDNIGHT, day_of_month="30,31")
+    assert hotspots([("a", february), ("b", late)], 1) == []
 
 
 def test_groups_are_reported_once_each_and_sorted():
@@ -482,7 +486,8 @@ def test_note_for_months_and_days():
     # Restrictions that do not restrict beyond the other field are not mentioned.
     got = hotspots([("a", cron(**DAILY_MIDNIGHT, month_of_year="apr,jun")), ("b", cron(**DAILY_MIDNIGHT))], 1)
     assert [h.note for h in got] == ["in Apr, Jun"]  # not "on days 1-30 of Apr, Jun"
-    got = hotspots([("a", cron(**DAILY_MIDNIGHT, day_of_month="1-29")), ("b", cron(**DAILY_MIDNIGHT, month_of_year=2))], 1)
+    first29 = cron(**DAILY_MIDNIGHT, day_of_month="1-29")
+    got = hotspots([("a", first29), ("b", cron(**DAILY_MIDNIGHT, month_of_year=2))], 1)
     assert [h.note for h in got] == ["in Feb"]
     got = hotspots([("a", cron(**DAILY_MIDNIGHT, day_of_month=31)), ("b", cron(**DAILY_MIDNIGHT))], 1)
     assert [h.note for h in got] == ["on day 31 of the month"]
@@ -547,14 +552,19 @@ def test_hotspots_match_calendar_brute_force(specs, threshold):
 
 
 def test_hotspots_performance():
-    """Measured: ~2-3 ms for 600 entries (500 weekly-periodic, 100 with
-    day_of_month/month_of_year restrictions) on the development machine; the
-    assertion leaves a wide margin."""
+    """Measured on the development machine (best of 3): ~6 ms for these 601
+    entries (500 weekly-periodic, 100 with day_of_month/month_of_year
+    restrictions, one every-minute job; 81 hotspots), ~3 ms for the first 300.
+    The cost grows with the size of the answer: a contrived 500 entries that all
+    fire every few minutes on 250 different month-days yield 20,832 hotspots
+    and take ~0.75 s."""
     entries = []
     for i in range(500):
-        entries.append((f"e{i}", cron(minute=(i * 7) % 60, hour=f"*/{1 + i % 6}", day_of_week="*" if i % 3 else "mon-fri")))
+        dow = "*" if i % 3 else "mon-fri"
+        entries.append((f"e{i}", cron(minute=(i * 7) % 60, hour=f"*/{1 + i % 6}", day_of_week=dow)))
     for i in range(100):
-        entries.append((f"r{i}", cron(minute=(i * 5) % 60, hour=i % 24, day_of_month=1 + i % 28, month_of_year=f"*/{1 + i % 4}")))
+        days = dict(day_of_month=1 + i % 28, month_of_year=f"*/{1 + i % 4}")
+        entries.append((f"r{i}", cron(minute=(i * 5) % 60, hour=i % 24, **days)))
     entries.append(("hot", cron(minute="*")))
     best = float("inf")
     for _ in range(3):

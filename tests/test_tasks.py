@@ -98,10 +98,9 @@ def test_app_task_through_reexports_and_app_names(tmp_path):
 def test_custom_task_decorators_and_class_based_tasks(tmp_path):
     root = write_project(tmp_path, {
         "core/decorators.py": """
-            from celery import shared_task
+            from vendor.celery_helpers import tenant_task_factory
 
-            def tenant_task(*args, **kwargs):
-                return shared_task(*args, **kwargs)
+            tenant_task = tenant_task_factory(queue="tenants")
         """,
         "core/base.py": """
             from celery import Task
@@ -217,3 +216,106 @@ def test_duplicate_reported_at_every_later_definition_naming_the_first(tmp_path)
         ("c/jobs.py", 3, 7, "TSK002"),
     ]
     assert all("a/tasks.py:4" in message for *_, message in got)
+
+
+def test_project_decorator_factories_make_tasks(tmp_path):
+    # rapidpro's cron_task and grafana oncall's shared_dedicated_queue_retry_task: project
+    # functions that call shared_task themselves.
+    root = write_project(tmp_path, {
+        "core/crons.py": """
+            from functools import wraps
+            from celery import shared_task
+
+            def cron_task(*task_args, **task_kwargs):
+                def _cron_task(task_func):
+                    @wraps(task_func)
+                    def wrapper(*a, **kw):
+                        return task_func(*a, **kw)
+                    return shared_task(*task_args, **task_kwargs)(wrapper)
+                return _cron_task
+
+            def retry_task(*args, **kwargs):
+                return shared_task(*args, base=RetryTask, **kwargs)
+
+            def layered(**kwargs):
+                return retry_task(**kwargs)
+
+            def not_a_factory(func):
+                return func
+        """,
+        "ops/tasks.py": """
+            from core.crons import cron_task, layered, not_a_factory, retry_task
+
+            @cron_task()
+            def trim(): pass
+
+            @retry_task(name="ops.renamed")
+            def retry(): pass
+
+            @layered()
+            def deep(): pass
+
+            @not_a_factory
+            def plain(): pass
+        """,
+    })
+    tasks, _ = registry(root)
+    assert {"ops.tasks.trim", "ops.renamed", "ops.tasks.deep"} == set(tasks)
+
+
+def test_app_class_overriding_gen_task_name(tmp_path):
+    files = {
+        "proj/celery.py": """
+            import celery
+
+            class ProjCelery(celery.Celery):
+                def gen_task_name(self, name, module):
+                    \"\"\"Just the function name.\"\"\"
+                    return name
+
+            app = ProjCelery("proj")
+        """,
+        "ops/tasks.py": "from celery import shared_task\n\n@shared_task\ndef trim(): pass\n",
+        "proj/settings.py": 'CELERY_BEAT_SCHEDULE = {"t": {"task": "trim", "schedule": 60}}\n',
+    }
+    root = write_project(tmp_path / "a", files)
+    tasks, _ = registry(root)
+    assert set(tasks) == {"trim"}
+    assert findings(root) == []
+    # An override we cannot evaluate makes every auto-derived name unknown: no finding.
+    files["proj/celery.py"] = files["proj/celery.py"].replace("return name", "return module.upper() + name")
+    root = write_project(tmp_path / "b", files)
+    tasks, _ = registry(root)
+    assert set(tasks) == {None}
+    assert findings(root) == []
+
+
+def test_manage_py_in_a_subdirectory_is_a_source_root(tmp_path):
+    root = write_project(tmp_path, {
+        "backend/manage.py": "",
+        "backend/core/deco.py": "from celery import shared_task\n\ndef job(**kw):\n    return shared_task(**kw)\n",
+        "backend/ops/tasks.py": "from core.deco import job\n\n@job()\ndef nightly(): pass\n",
+        "backend/proj/settings.py": 'CELERY_BEAT_SCHEDULE = {"n": {"task": "ops.tasks.nightlyy", "schedule": 1}}\n',
+    })
+    tasks, _ = registry(root)
+    assert set(tasks) == {"ops.tasks.nightly"}  # named as Celery names it, imports resolved
+    assert [(p, code) for p, _, _, code, _ in findings(root)] == [("backend/proj/settings.py", "BEAT001")]
+
+
+def test_task_class_used_as_base_is_not_a_second_registration(tmp_path):
+    # readthedocs: class SyncRepositoryTask(Task) with the same name as the function
+    # decorated with @app.task(base=SyncRepositoryTask).
+    root = write_project(tmp_path, {
+        "proj/celery.py": CELERY_APP,
+        "builds/tasks.py": """
+            from celery import Task
+            from proj.celery import app
+
+            class SyncTask(Task):
+                name = __name__ + ".sync"
+
+            @app.task(base=SyncTask, bind=True)
+            def sync(self): pass
+        """,
+    })
+    assert findings(root) == []

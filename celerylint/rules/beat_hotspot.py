@@ -6,8 +6,10 @@ class BeatHotspot(Rule):
     """## What it does
     Flags crontab beat entries when more than `hotspot-threshold` (default 3) of them
     fire in the same minute of the week. Fields are read as Celery reads them (an
-    omitted field is `*`); interval schedules do not count. Each entry of the crowded
-    minute is reported at its key.
+    omitted field is `*`, all fields must match, as Celery does). Interval schedules do
+    not count, and neither do entries that fire more than once an hour (`minute="*"`,
+    `"*/15"`, `"0,30"`): they are steady background load, present at every hotspot and
+    none of its cause. Each entry of the crowded minute is reported at its key.
 
     ## Why is this bad?
     Jobs that all start at 00:00 compete for the same workers and database at once
@@ -23,6 +25,7 @@ class BeatHotspot(Rule):
         "b": {"task": "ops.tasks.b", "schedule": crontab(minute=0, hour=0)},  # BEAT005
         "c": {"task": "ops.tasks.c", "schedule": crontab(minute="0", hour="*/2")},  # BEAT005
         "d": {"task": "ops.tasks.d", "schedule": crontab(minute=0)},  # BEAT005
+        "e": {"task": "ops.tasks.d", "schedule": crontab(minute="*/15")},
     }
     # ops/tasks.py
     from celery import shared_task
@@ -71,6 +74,50 @@ class BeatHotspot(Rule):
     - `hotspot-threshold`: how many entries may share a minute (default 3).
     """
 
+    valid = (
+        # Three at midnight is the threshold, not above it; entries that fire several times
+        # an hour, interval schedules and monthly jobs on different days do not add to it.
+        """
+        # proj/settings.py
+        from datetime import timedelta
+        from celery.schedules import crontab
+
+        CELERY_BEAT_SCHEDULE = {
+            "a": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0)},
+            "b": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour="0,12")},
+            "d": {"task": "ops.tasks.a", "schedule": crontab()},
+            "h": {"task": "ops.tasks.a", "schedule": crontab(minute="*/15")},
+            "e": {"task": "ops.tasks.a", "schedule": timedelta(hours=1)},
+            "f": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0, day_of_month=1)},
+            "g": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0, day_of_month=15)},
+        }
+        # ops/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def a(): pass
+        """,
+    )
+    invalid = (
+        # A monthly job joins the daily ones on the 1st.
+        """
+        # proj/settings.py
+        from celery.schedules import crontab
+
+        CELERY_BEAT_SCHEDULE = {
+            "a": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0)},  # BEAT005
+            "b": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour="*/6")},  # BEAT005
+            "c": {"task": "ops.tasks.a", "schedule": crontab(minute="0")},  # BEAT005
+            "f": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=0, day_of_month=1)},  # BEAT005
+            "g": {"task": "ops.tasks.a", "schedule": crontab(minute=0, hour=1, day_of_month=15, month_of_year=2)},
+        }
+        # ops/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def a(): pass
+        """,
+    )
     code = "BEAT005"
     summary = "too many crontab beat entries fire in the same minute"
     severity = "warning"
@@ -81,7 +128,8 @@ class BeatHotspot(Rule):
         for schedule in index.schedules:
             if schedule.merged_into is not None:
                 continue
-            entries = [e for e in schedule.all_entries() if isinstance(e.schedule, crontab.Crontab) and e.anchor]
+            entries = [e for e in schedule.all_entries()
+                       if isinstance(e.schedule, crontab.Crontab) and e.anchor and len(e.schedule.minute) == 1]
             if len(entries) <= threshold:
                 continue
             by_id = {id(e): e for e in entries}
