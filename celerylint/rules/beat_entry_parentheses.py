@@ -40,6 +40,30 @@ class BeatEntryParentheses(Rule):
     ```
     """
 
+    valid = (
+        # Parentheses in the entry's key, arguments or a comment are fine.
+        """
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "create jobs (hourly)": {"task": "create_job", "schedule": 3600, "args": ("(x)",)},  # create_job()
+        }
+        # jobs/tasks.py
+        from celery import shared_task
+
+        @shared_task(name="create_job")
+        def create_job(x):
+            pass
+        """,
+    )
+    invalid = (
+        # Neither "nightly()" nor "nightly" is registered: BEAT001 as well.
+        """
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "n": {"task": "nightly()", "schedule": 60},  # BEAT001, BEAT002
+        }
+        """,
+    )
     code = "BEAT002"
     summary = "a beat entry's task name contains parentheses"
 

@@ -47,6 +47,33 @@ class MixedTaskDecorators(Rule):
     ```
     """
 
+    valid = (
+        # Only @app.task in one module and only @shared_task in another is consistent per
+        # module; `invoke.task` and a non-Celery object named `cli` are not app tasks.
+        """
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        # legacy/tasks.py
+        from proj.celery import app
+
+        @app.task
+        def old():
+            pass
+        # ops/tasks.py
+        from celery import shared_task
+        from invoke import task
+
+        @task
+        def deploy(c):
+            pass
+
+        @shared_task
+        def new():
+            pass
+        """,
+    )
     code = "TSK003"
     summary = "a module defines tasks with both @<app>.task and @shared_task"
 

@@ -50,6 +50,55 @@ class ReplacedBeatSchedule(Rule):
     ```
     """
 
+    invalid = (
+        # Assignment after item assignment in the same module, through conf.update().
+        """
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        app.conf.beat_schedule["a"] = {"task": "celery.backend_cleanup", "schedule": 60}
+        app.conf.update(beat_schedule={"b": {"task": "celery.backend_cleanup", "schedule": 120}})  # BEAT007
+        """,
+        # A plain celeryconfig module without namespace.
+        """
+        # proj/celeryconfig.py
+        beat_schedule = {"a": {"task": "celery.backend_cleanup", "schedule": 60}}
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        app.config_from_object("proj.celeryconfig")
+        app.conf.beat_schedule = {"b": {"task": "celery.backend_cleanup", "schedule": 120}}  # BEAT007
+        """,
+    )
+    valid = (
+        # The settings module defines no schedule; the replacement keeps every key; a
+        # schedule assigned first and updated afterwards.
+        """
+        # proj/settings.py
+        DEBUG = False
+        # proj/celery.py
+        import os
+        from celery import Celery
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
+        app = Celery("proj")
+        app.config_from_object("django.conf:settings", namespace="CELERY")
+        app.conf.beat_schedule = {"a": {"task": "celery.backend_cleanup", "schedule": 60}}
+        app.conf.beat_schedule["b"] = {"task": "celery.backend_cleanup", "schedule": 120}
+        """,
+        """
+        # proj/celeryconfig.py
+        beat_schedule = {"a": {"task": "celery.backend_cleanup", "schedule": 60}}
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        app.config_from_object("proj.celeryconfig")
+        app.conf.beat_schedule = {"a": {"task": "celery.backend_cleanup", "schedule": 30}}
+        """,
+    )
     code = "BEAT007"
     summary = "a beat schedule is replaced instead of merged"
 

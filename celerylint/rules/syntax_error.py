@@ -32,6 +32,23 @@ class SyntaxErrorRule(Rule):
     ```
     """
 
+    valid = (
+        # Newer syntax that Python 3.11's own parser rejects is still read.
+        """
+        # app/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def parse(data):
+            try:
+                return int(data)
+            except ValueError, TypeError:
+                return None
+
+        def first[T](items: list[T]) -> T:
+            return items[0]
+        """,
+    )
     code = "SYN001"
     summary = "a file could not be read or parsed"
 

@@ -31,6 +31,38 @@ class TaskNameParentheses(Rule):
     ```
     """
 
+    valid = (
+        # Parentheses elsewhere: a non-Celery decorator's name, a queue, a docstring.
+        """
+        # jobs/tasks.py
+        from celery import shared_task
+        from invoke import task
+
+        @task(name="deploy()")
+        def deploy(c):
+            pass
+
+        @shared_task(name="jobs.create", queue="jobs(high)")
+        def create():
+            \"\"\"Create jobs (all of them).\"\"\"
+        """,
+    )
+    invalid = (
+        # A folded name, and a class-based task.
+        """
+        # jobs/tasks.py
+        from celery import Task, shared_task
+
+        PREFIX = "jobs"
+
+        @shared_task(name=PREFIX + ".close()")  # TSK001
+        def close():
+            pass
+
+        class Report(Task):
+            name = "jobs.report()"  # TSK001
+        """,
+    )
     code = "TSK001"
     summary = "a task's explicit name contains parentheses"
 
