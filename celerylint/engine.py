@@ -206,7 +206,7 @@ def _suppressed(diag: Diagnostic, index: ProjectIndex, source: SourceFile, setti
     for pattern, codes in settings.per_file_ignores:
         if matches_any(source.rel, (pattern,)) and any(diag.code.startswith(c) or c == "ALL" for c in codes):
             return True
-    facts = index._facts.get(source.rel)
+    facts = index.parsed_facts(source.rel)
     if facts is None:
         return False
     marks = facts.noqa.get(diag.line, False)

@@ -84,7 +84,6 @@ class BeatEntry:
     options: Any  # dict, None when absent, UNKNOWN when not readable
     kind: str  # "dict" or "periodic"
     task_ref: tuple = ()  # ("task", module, function) when given as a task object
-    groups: list = field(default_factory=list)
 
     @property
     def identity(self) -> tuple:
@@ -157,6 +156,10 @@ class ProjectIndex:
             if facts is not None and self._registry is not None:
                 self._add_to_registry(source)
         return facts
+
+    def parsed_facts(self, rel: str) -> FileFacts | None:
+        """The facts of a file if it has been parsed (never parses)."""
+        return self._facts.get(rel)
 
     def module_facts(self, module: str) -> FileFacts | None:
         source = self.by_module.get(module)
@@ -867,15 +870,12 @@ class _ScheduleBuilder:
             if lost:
                 schedule.replaced.append((source.rel, facts.spans[span], lost, "earlier updates"))
             schedule.replaced_by = (source.rel, facts.spans[span], keys)
-        for entry in schedule.all_entries():
-            entry.groups.remove(schedule)
         schedule.entries.clear()
         schedule.extra.clear()
         self.add_entries(schedule, new)
 
     def add_entries(self, schedule: Schedule, entries: Iterable[BeatEntry]) -> None:
         for entry in entries:
-            entry.groups.append(schedule)
             if entry.key is None:
                 schedule.extra.append(entry)
             else:
@@ -1071,8 +1071,6 @@ class _ScheduleBuilder:
                     merged[key] = entry
                 app_schedule.entries = merged
                 app_schedule.extra = var.extra + app_schedule.extra
-                for entry in var.all_entries():
-                    entry.groups.append(app_schedule)
                 var.merged_into = app_schedule.label
 
     def config_source(self, module: str, value: tuple) -> tuple[str, str | None] | None:
