@@ -82,48 +82,46 @@ def module_name(path: str, roots: list[str]) -> str:
 
 class _IgnoreRules:
     """`.gitignore` files (each applying below its own directory), `.git/info/exclude`
-    and the `exclude` setting (gitignore-style patterns relative to the root)."""
+    and the `exclude` setting (gitignore-style patterns relative to the root). Paths
+    are root-relative with "/"; "" is the root."""
 
     def __init__(self, root: str, settings: Settings):
         self.root = root
-        self.specs: dict[str, pathspec.PathSpec] = {}
-        patterns = list(settings.exclude)
+        self.specs: dict[str, pathspec.PathSpec] = {}  # directory (root-relative) -> patterns
+        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", settings.exclude) if settings.exclude else None
         info = os.path.join(root, ".git", "info", "exclude")
-        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
         if os.path.isfile(info):
-            self._add(root, info)
+            self._add("", info)
 
-    def _add(self, directory: str, path: str) -> None:
+    def _add(self, rel_dir: str, path: str) -> None:
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 spec = pathspec.PathSpec.from_lines("gitwildmatch", fh)
         except OSError:
             return
-        if directory in self.specs:
-            spec = self.specs[directory] + spec
-        self.specs[directory] = spec
+        if not len(spec):
+            return
+        if rel_dir in self.specs:
+            spec = self.specs[rel_dir] + spec
+        self.specs[rel_dir] = spec
 
-    def load_dir(self, directory: str, names: set[str]) -> None:
+    def load_dir(self, directory: str, rel_dir: str, names: set[str]) -> None:
         if ".gitignore" in names:
-            self._add(directory, os.path.join(directory, ".gitignore"))
+            self._add(rel_dir, os.path.join(directory, ".gitignore"))
 
-    def ignored(self, path: str, is_dir: bool) -> bool:
-        if path == self.root:
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        if not rel:
             return False  # never let a pattern exclude the root itself
-        rel = os.path.relpath(path, self.root).replace(os.sep, "/")
         probe = rel + "/" if is_dir else rel
-        if self.exclude.match_file(probe):
+        if self.exclude is not None and self.exclude.match_file(probe):
             return True
-        directory = os.path.dirname(path)
-        while True:
-            spec = self.specs.get(directory)
-            if spec is not None:
-                sub = os.path.relpath(path, directory).replace(os.sep, "/")
-                if spec.match_file(sub + "/" if is_dir else sub):
+        for rel_dir, spec in self.specs.items():
+            if not rel_dir:
+                if spec.match_file(probe):
                     return True
-            if directory == self.root or len(directory) <= len(self.root):
-                return False
-            directory = os.path.dirname(directory)
+            elif probe.startswith(rel_dir + "/") and spec.match_file(probe[len(rel_dir) + 1:]):
+                return True
+        return False
 
 
 @dataclass
@@ -144,43 +142,37 @@ def discover(root: str, settings: Settings) -> Discovery:
     rules = _IgnoreRules(root, settings)
     files: list[SourceFile] = []
     warnings: list[str] = []
-    stack = [root]
+    stack = [(root, "")]
     while stack:
-        directory = stack.pop()
+        directory, rel_dir = stack.pop()
         try:
             entries = list(os.scandir(directory))
         except OSError as exc:
-            warnings.append(f"skipping unreadable directory {os.path.relpath(directory, root)}: {exc.strerror}")
+            warnings.append(f"skipping unreadable directory {rel_dir or '.'}: {exc.strerror}")
             continue
-        rules.load_dir(directory, {e.name for e in entries})
+        rules.load_dir(directory, rel_dir, {e.name for e in entries})
         for entry in entries:
             name = entry.name
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             try:
                 is_link = entry.is_symlink()
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
             if is_dir:
-                if name in DEFAULT_EXCLUDES or name.endswith(".egg-info"):
+                if name in DEFAULT_EXCLUDES or name.endswith(".egg-info") or rules.ignored(rel, True):
                     continue
-                if rules.ignored(entry.path, True):
-                    continue
-                stack.append(entry.path)
+                stack.append((entry.path, rel))
             elif name.endswith(".py"):
-                if is_link:
-                    try:
-                        if os.path.isdir(entry.path):
-                            continue
-                    except OSError:
-                        pass
-                if rules.ignored(entry.path, False):
+                if is_link and _points_to_dir(entry.path):
                     continue
-                path = os.path.normpath(entry.path)
-                files.append(SourceFile(path, _rel(path, root), module_name(path, roots)))
+                if rules.ignored(rel, False):
+                    continue
+                files.append(SourceFile(entry.path, rel, module_name(entry.path, roots)))
             elif is_link and _points_to_dir(entry.path):
                 target = os.path.realpath(entry.path)
                 if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
-                    warnings.append(f"skipping symlink loop {_rel(entry.path, root)} -> {target}")
+                    warnings.append(f"skipping symlink loop {rel} -> {target}")
     files.sort(key=lambda f: f.rel)
     return Discovery(root, roots, files, warnings)
 

@@ -433,7 +433,12 @@ class ProjectIndex:
             facts = self.module_facts(module)
             fn = next((f for f in facts.functions if f.name == name and not f.nested), None) if facts else None
             if fn is not None:
+                # Only task-ish callees are resolved (`shared_task`, `<app>.task`, or another
+                # factory such as `retry_task`): resolving every call would parse half the
+                # project on demand.
                 for callee in fn.calls:
+                    if "task" not in callee[-1].lower():
+                        continue
                     target = self.resolve(module, callee)
                     if target in SHARED_TASK or (len(callee) >= 2 and callee[-1] == "task"
                                                  and self.is_app_reference(module, callee[:-1])):
