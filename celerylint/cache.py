@@ -1,6 +1,6 @@
 """The facts cache: one pickle file under `<root>/.celerylint_cache/`, keyed by the
-celerylint version and the configuration fingerprint (a change of either starts a
-fresh cache). An entry is reused when the file's mtime, size and inode are unchanged,
+celerylint version, the facts format and the configuration fingerprint (a change of
+any starts a fresh cache). An entry is reused when the file's mtime, size and inode are unchanged,
 or failing that when its content hash is."""
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache dire
 
 def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def facts_format() -> str:
+    """A digest of the code that produces and defines FileFacts: a cache written by any
+    other extraction code (even under the same version number) is never read back."""
+    from celerylint import facts
+
+    with open(facts.__file__, "rb") as fh:
+        return hashlib.blake2b(fh.read(), digest_size=6).hexdigest()
 
 
 class FactsCache:

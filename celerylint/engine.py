@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from celerylint import __version__
-from celerylint.cache import SKIPPED, FactsCache, digest
+from celerylint.cache import SKIPPED, FactsCache, digest, facts_format
 from celerylint.config import Settings
 from celerylint.diagnostics import Diagnostic
 from celerylint.discover import SourceFile, discover, explicit_file, matches_any
@@ -53,7 +53,7 @@ class _Run:
     def __init__(self, root: str, settings: Settings, use_cache: bool, jobs: int):
         self.root = root
         self.settings = settings
-        self.cache = FactsCache(root, f"{__version__}-{settings.fingerprint()}", enabled=use_cache)
+        self.cache = FactsCache(root, f"{__version__}-{facts_format()}-{settings.fingerprint()}", enabled=use_cache)
         self.jobs = jobs
         self.pool: ParsePool | None = None
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0}

@@ -123,11 +123,12 @@ class FileFacts:
 
 # --------------------------------------------------------------------------- prefilter
 
-_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule", b"delay(", b"apply_async")
+_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule")
+# Definitions of tasks, apps and schedules. (A class line counts when a base's name ends
+# in "Task": `class Sync(BaseTask):`, not `class V(ViewSet[PaperlessTask])`.)
 _RELEVANT = re.compile(
     rb"shared_task|\.task\b|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
-    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*Task"
-    rb"|\.(?:delay|apply_async|si?|signature)\(",
+    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*?\w*Task[ \t]*[,)]",
     re.MULTILINE,
 )
 

@@ -626,19 +626,12 @@ class ProjectIndex:
         suffix = "." + name
         return any(n.endswith(suffix) and not defs[0].explicit_name for n, defs in self.registry.items())
 
-    def search_definition(self, name: str) -> None:
-        """Before calling a beat entry orphaned: parse the files the prefilter skipped
-        that mention the task's last name component, in case they define it."""
-        if self.loader is None:
-            return
-        needle = name.rsplit(".", 1)[-1].encode()
-        if not needle:
-            return
-        for source in self.files:
-            if source.rel in self._demand_searched or self._facts.get(source.rel) is not None:
-                continue
-            if self.loader.contains(source, needle):
-                self.facts_for(source)
+    def search_definitions(self, names: Iterable[str]) -> None:
+        """Before calling beat entries orphaned: parse the files the prefilter skipped
+        that mention a task's last name component, in case they define it (one read of
+        each skipped file, whatever the number of names)."""
+        needles = {name.rsplit(".", 1)[-1].replace("(", "").replace(")", "").encode() for name in names}
+        self.parse_files_mentioning(tuple(n for n in needles if n))
 
     def suggest(self, name: str) -> str | None:
         import difflib

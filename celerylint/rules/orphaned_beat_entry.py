@@ -120,24 +120,29 @@ class OrphanedBeatEntry(Rule):
     )
 
     def check(self, index):
-        for entry in index.beat_entries():
+        entries = [e for e in index.beat_entries() if e.task is not None and e.task_span is not None]
+        missing = [e for e in entries if not _defined(index, e.task, note=True)]
+        if missing:
+            index.search_definitions(e.task for e in missing)
+        for entry in missing:
             name = entry.task
-            if name is None or entry.task_span is None:
-                continue
-            stripped = name.replace("(", "").replace(")", "")
-            if self._defined(index, name) or (stripped != name and self._defined(index, stripped)):
+            if _defined(index, name, note=True):
                 continue
             suggestion = index.suggest(name)
             hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
             label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
             yield self.report(entry.rel, entry.task_span, f'{label} names task "{name}", which no task registers{hint}')
 
-    @staticmethod
-    def _defined(index, name):
-        status = index.task_status(name)
-        if status == "missing":
-            index.search_definition(name)
-            status = index.task_status(name)
-        if status in ("external", "maybe"):
-            index.notes.append(f'task "{name}" is not defined in the project; not checked ({status})')
-        return status != "missing"
+
+def _defined(index, name, note=False):
+    """Registered as written or without parentheses, built-in, external or possibly
+    registered by a task whose name cannot be folded."""
+    statuses = {index.task_status(name), index.task_status(name.replace("(", "").replace(")", ""))}
+    if "defined" in statuses:
+        return True
+    for status in ("external", "maybe"):
+        if status in statuses:
+            if note:
+                index.notes.append(f'task "{name}" is not defined in the project; not checked ({status})')
+            return True
+    return False
