@@ -343,24 +343,28 @@ class ProjectIndex:
         return [None]
 
     # ------------------------------------------------------------------ apps and tasks
+    def _memo(self, cache: dict, key: Any, compute: Any) -> bool:
+        """`compute()` once per key; False while it runs, which stops recursive
+        questions (a class hierarchy or call chain that loops) from looping."""
+        if key not in cache:
+            cache[key] = False
+            cache[key] = compute()
+        return cache[key]
+
     def is_app(self, qualified: tuple) -> bool:
         """Whether a qualified name is bound to a `Celery(...)` instance in the project."""
-        if qualified in CURRENT_APP:
-            return True
-        cached = self._is_app.get(qualified)
-        if cached is not None:
-            return cached
-        self._is_app[qualified] = False
-        result = False
+        return qualified in CURRENT_APP or self._memo(self._is_app, qualified, lambda: self._binds_app(qualified))
+
+    def _binds_app(self, qualified: tuple) -> bool:
         found = self.split_definition(qualified)
-        if found is not None and len(found[1]) == 1:
-            module, (name,) = found
-            facts = self.module_facts(module)
-            value = facts.assigns.get(name) if facts is not None else None
-            if value is not None and value[0] == "c" and value[1] is not None and value[1][0] != "?":
-                result = self._is_celery_class(self.resolve(module, value[1]), 0)
-        self._is_app[qualified] = result
-        return result
+        if found is None or len(found[1]) != 1:
+            return False
+        module, (name,) = found
+        facts = self.module_facts(module)
+        value = facts.assigns.get(name) if facts is not None else None
+        if value is None or value[0] != "c" or value[1] is None or value[1][0] == "?":
+            return False
+        return self._is_celery_class(self.resolve(module, value[1]), 0)
 
     def _is_celery_class(self, qualified: tuple, depth: int) -> bool:
         if qualified in CELERY_APP_CLASSES:
@@ -376,27 +380,23 @@ class ProjectIndex:
             return True
         return len(dotted) == 1 and dotted[0] in self.settings.app_names
 
-    def is_task_class(self, module: str, cls: ClassFacts, depth: int = 0) -> bool:
-        key = (module, cls.name)
-        cached = self._task_class.get(key)
-        if cached is not None:
-            return cached
-        self._task_class[key] = False
-        result = False
+    def is_task_class(self, module: str, cls: ClassFacts) -> bool:
+        """Whether a class subclasses celery's Task (or a `tenant-task-bases` class),
+        directly or through project classes."""
+        return self._memo(self._task_class, (module, cls.name), lambda: self._subclasses_task(module, cls))
+
+    def _subclasses_task(self, module: str, cls: ClassFacts) -> bool:
         bases = set(self.settings.tenant_task_bases)
         for base in cls.bases:
             if base[0] != "r":
                 continue
             qualified = self.resolve(module, base[1])
             if qualified in CELERY_TASK_CLASSES or qualified[-1] in bases or ".".join(qualified) in bases:
-                result = True
-                break
+                return True
             found = self.find_class(qualified)
-            if found is not None and depth < 10 and self.is_task_class(found[0], found[1], depth + 1):
-                result = True
-                break
-        self._task_class[key] = result
-        return result
+            if found is not None and self.is_task_class(found[0], found[1]):
+                return True
+        return False
 
     def _decorator_kind(self, module: str, dotted: tuple | None) -> str | None:
         if dotted is None:
@@ -414,41 +414,38 @@ class ProjectIndex:
             return "app"
         if len(qualified) >= 2 and qualified[-1] == "task" and self.is_app(qualified[:-1]):
             return "app"
-        if self._is_task_decorator_factory(qualified, 0):
+        if self._is_task_decorator_factory(qualified):
             return "custom"
         return None
 
-    def _is_task_decorator_factory(self, qualified: tuple, depth: int) -> bool:
+    def _is_task_decorator_factory(self, qualified: tuple) -> bool:
         """A project function that calls `shared_task` / `<app>.task` (or another such
         function) in its body, like `def cron_task(**kw): ... return shared_task(**kw)(wrapper)`:
         what it decorates is a task."""
-        cached = self._factories.get(qualified)
-        if cached is not None:
-            return cached
-        self._factories[qualified] = False
-        result = False
+        return self._memo(self._factories, qualified, lambda: self._calls_task_decorator(qualified))
+
+    def _calls_task_decorator(self, qualified: tuple) -> bool:
         found = self.split_definition(qualified)
-        if found is not None and len(found[1]) == 1 and depth < 5:
-            module, (name,) = found
-            facts = self.module_facts(module)
-            fn = next((f for f in facts.functions if f.name == name and not f.nested), None) if facts else None
-            if fn is not None:
-                # Only task-ish callees are resolved (`shared_task`, `<app>.task`, or another
-                # factory such as `retry_task`): resolving every call would parse half the
-                # project on demand.
-                for callee in fn.calls:
-                    if "task" not in callee[-1].lower():
-                        continue
-                    target = self.resolve(module, callee)
-                    if target in SHARED_TASK or (len(callee) >= 2 and callee[-1] == "task"
-                                                 and self.is_app_reference(module, callee[:-1])):
-                        result = True
-                        break
-                    if target != qualified and self._is_task_decorator_factory(target, depth + 1):
-                        result = True
-                        break
-        self._factories[qualified] = result
-        return result
+        if found is None or len(found[1]) != 1:
+            return False
+        module, (name,) = found
+        facts = self.module_facts(module)
+        fn = next((f for f in facts.functions if f.name == name and not f.nested), None) if facts else None
+        if fn is None:
+            return False
+        # Only task-ish callees are resolved (`shared_task`, `<app>.task`, or another
+        # factory such as `retry_task`): resolving every call would parse half the
+        # project on demand.
+        for callee in fn.calls:
+            if "task" not in callee[-1].lower():
+                continue
+            target = self.resolve(module, callee)
+            if target in SHARED_TASK or (len(callee) >= 2 and callee[-1] == "task"
+                                         and self.is_app_reference(module, callee[:-1])):
+                return True
+            if target != qualified and self._is_task_decorator_factory(target):
+                return True
+        return False
 
     def factory_needles(self) -> tuple[bytes, ...]:
         """Names of the project's task decorator factories that the byte prefilter does
@@ -457,7 +454,7 @@ class ProjectIndex:
         for source, facts in list(self.parsed()):
             for fn in facts.functions:
                 if not fn.nested and "task" not in fn.name.lower() and fn.calls \
-                        and self._is_task_decorator_factory(tuple(facts.module.split(".")) + (fn.name,), 0):
+                        and self._is_task_decorator_factory(tuple(facts.module.split(".")) + (fn.name,)):
                     needles.append(fn.name.encode())
         return tuple(needles)
 
