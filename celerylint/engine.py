@@ -41,12 +41,13 @@ class _Loader:
     def facts(self, source: SourceFile) -> FileFacts | None:
         return self.engine.parse_now(source)
 
-    def contains(self, source: SourceFile, needle: bytes) -> bool:
+    def contains(self, source: SourceFile, needles: tuple[bytes, ...]) -> bool:
         try:
             with open(source.path, "rb") as fh:
-                return needle in fh.read()
+                data = fh.read()
         except OSError:
             return False
+        return any(n in data for n in needles)
 
 
 class _Run:

@@ -117,7 +117,7 @@ class Schedule:
 class Loader(Protocol):
     def facts(self, source: SourceFile) -> FileFacts | None: ...
 
-    def contains(self, source: SourceFile, needle: bytes) -> bool: ...
+    def contains(self, source: SourceFile, needles: tuple[bytes, ...]) -> bool: ...
 
 
 class ProjectIndex:
@@ -463,7 +463,7 @@ class ProjectIndex:
             return
         for source in self.files:
             if self._facts.get(source.rel) is None and source.rel not in self._demand_searched:
-                if any(self.loader.contains(source, n) for n in needles):
+                if self.loader.contains(source, needles):
                     self.facts_for(source)
 
     def task_naming(self) -> str:
@@ -631,21 +631,25 @@ class ProjectIndex:
         self.parse_files_mentioning(tuple(n for n in needles if n))
 
     def suggest(self, name: str) -> str | None:
+        """The registered name closest to `name`: the same function name elsewhere, else
+        the closest function names (short strings, so cheap to compare) ranked by edit
+        distance over the whole name (a swap of two letters counts as one edit)."""
         import difflib
 
-        names = list(self.registry)
-        last = name.rsplit(".", 1)[-1]
-        same_function = [n for n in names if n.rsplit(".", 1)[-1] == last]
-        if len(same_function) == 1:
-            return same_function[0]
         stripped = name.replace("(", "").replace(")", "")
         if stripped != name and stripped in self.registry:
             return stripped
-        close = difflib.get_close_matches(name, names, n=10, cutoff=0.6)
-        if not close:
+        by_last: dict[str, list[str]] = {}
+        for registered in self.registry:
+            by_last.setdefault(registered.rsplit(".", 1)[-1], []).append(registered)
+        last = stripped.rsplit(".", 1)[-1]
+        if len(by_last.get(last, ())) == 1:
+            return by_last[last][0]
+        close = difflib.get_close_matches(last, list(by_last), n=10, cutoff=0.6)
+        candidates = [full for short in close for full in by_last[short]]
+        if not candidates:
             return None
-        # Rank the candidates by edit distance (a swap of two letters counts as one edit).
-        return min(close, key=lambda n: (_edit_distance(name, n), close.index(n)))
+        return min(candidates, key=lambda n: (_edit_distance(stripped, n), candidates.index(n)))
 
     # ------------------------------------------------------------------ schedules
     @property
