@@ -88,7 +88,7 @@ class _IgnoreRules:
     def __init__(self, root: str, settings: Settings):
         self.root = root
         self.specs: dict[str, pathspec.PathSpec] = {}  # directory (root-relative) -> patterns
-        self.exclude = pathspec.PathSpec.from_lines("gitwildmatch", settings.exclude) if settings.exclude else None
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(settings.exclude) if settings.exclude else None
         info = os.path.join(root, ".git", "info", "exclude")
         if os.path.isfile(info):
             self._add("", info)
@@ -96,7 +96,7 @@ class _IgnoreRules:
     def _add(self, rel_dir: str, path: str) -> None:
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                spec = pathspec.PathSpec.from_lines("gitwildmatch", fh)
+                spec = pathspec.GitIgnoreSpec.from_lines(fh)
         except OSError:
             return
         if not len(spec):

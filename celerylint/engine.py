@@ -11,7 +11,7 @@ from celerylint.cache import SKIPPED, FactsCache, digest, facts_format
 from celerylint.config import Settings
 from celerylint.diagnostics import Diagnostic
 from celerylint.discover import SourceFile, discover, explicit_file, matches_any
-from celerylint.facts import FileFacts, needs_parse, syntax_error_facts
+from celerylint.facts import ExtractOptions, FileFacts, needs_parse, syntax_error_facts
 from celerylint.index import ProjectIndex
 from celerylint.pool import ParsePool
 from celerylint.rules import all_rules, selected_codes
@@ -41,13 +41,14 @@ class _Loader:
     def facts(self, source: SourceFile) -> FileFacts | None:
         return self.engine.parse_now(source)
 
-    def contains(self, source: SourceFile, needles: tuple[bytes, ...]) -> bool:
+    def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool:
+        """Whether the file holds a needle of every group."""
         try:
             with open(source.path, "rb") as fh:
                 data = fh.read()
         except OSError:
             return False
-        return any(n in data for n in needles)
+        return all(any(n in data for n in needles) for needles in groups)
 
 
 class _Run:
@@ -64,7 +65,7 @@ class _Run:
         if self.pool is None:
             import libcst  # noqa: F401  (imported before forking, so workers share it)
 
-            self.pool = ParsePool(self.jobs)
+            self.pool = ParsePool(self.jobs, ExtractOptions.from_settings(self.settings))
         return self.pool
 
     def load(self, files: list[SourceFile]) -> dict[str, FileFacts | None]:

@@ -40,6 +40,39 @@ class DecoratorFacts:
 
 
 @dataclass(frozen=True)
+class ParamFacts:
+    name: str
+    kind: str  # "posonly", "pos", "vararg", "kwonly" or "kwarg"
+    default: tuple | None  # value of the default, None when there is none
+    span: int
+
+
+@dataclass(frozen=True)
+class EnqueueFacts:
+    """`task.delay(...)`, `.apply_async(...)`, `.s(...)`, `.si(...)`, `.signature(...)`."""
+
+    receiver: tuple  # dotted name of the task object
+    method: str
+    tenant: str  # "given", "missing", or "unknown" (`**kwargs`, `kwargs=<name>`)
+    tenant_value: tuple  # value of the tenant_id argument when given
+    tenant_span: int
+    span: int
+    enclosing: tuple  # dotted callees of the calls whose arguments contain this one, innermost last
+    function: str | None  # the module-level function (or class) it is in, if any
+
+
+@dataclass(frozen=True)
+class LoopFacts:
+    """A `for` statement in a function body."""
+
+    iter_refs: frozenset  # dotted names in the iterable (and in what a local iterable name was bound to)
+    target: str | None  # the loop variable
+    enqueues: int  # enqueue calls in the loop body
+    only_enqueue: bool  # the body is nothing but one enqueue call (and logging)
+    span: int
+
+
+@dataclass(frozen=True)
 class FunctionFacts:
     name: str
     decorators: tuple[DecoratorFacts, ...]
@@ -47,6 +80,15 @@ class FunctionFacts:
     nested: bool  # defined inside another function or a class
     branch: str = ""  # which arm of module-level if/try statements holds it, e.g. "/3.0"
     calls: frozenset = frozenset()  # dotted callees called anywhere in the body
+    params: tuple = ()  # ParamFacts
+    # The first statement after the docstring: ("call", callee, args, kwargs, span, first-arg span),
+    # ("with", callee, args, kwargs, span, first-arg span, is the last statement), or ("other",)
+    first: tuple = ("other",)
+    refs: frozenset = frozenset()  # dotted names used in the body (`Order.objects.filter` -> whole chain)
+    loops: tuple = ()  # LoopFacts
+    restores: tuple = ()  # (callee, first-argument value, call span, argument span) of restore calls
+    spawns: bool = False  # calls a spawner function
+    imports: dict = field(default_factory=dict)  # imports inside the body: local name -> dotted target
 
 
 @dataclass(frozen=True)
@@ -119,6 +161,21 @@ class FileFacts:
     noqa: dict  # line -> frozenset of codes, or None for a bare `# noqa`
     error: SyntaxFacts | None = None
     handlers: tuple = field(default=())  # ((function name, app dotted), ...) on_after_configure handlers
+    enqueues: tuple = field(default=())  # EnqueueFacts, anywhere in the file
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """What the per-file pass needs from the configuration: the last names of the
+    restore functions and spawners, whose calls it records."""
+
+    restores: frozenset = frozenset({"restore_tenant_context"})
+    spawners: frozenset = frozenset({"spawn_tenant_tasks_with_rate_limiting"})
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "ExtractOptions":
+        return cls(frozenset(n.rsplit(".", 1)[-1] for n in settings.restore_functions),
+                   frozenset(n.rsplit(".", 1)[-1] for n in settings.spawner_functions))
 
 
 # --------------------------------------------------------------------------- prefilter
@@ -210,7 +267,7 @@ def syntax_error_facts(module: str, is_package: bool, message: str, line: int = 
 # --------------------------------------------------------------------------- extraction
 
 
-def extract(data: bytes, module: str, is_package: bool) -> FileFacts:
+def extract(data: bytes, module: str, is_package: bool, options: ExtractOptions = ExtractOptions()) -> FileFacts:
     """Parse `data` once with libcst and return its facts; a parse failure is SYN001."""
     import libcst as cst
 
@@ -236,7 +293,7 @@ def extract(data: bytes, module: str, is_package: bool) -> FileFacts:
         return syntax_error_facts(module, is_package, "too deeply nested to parse", data=data)
     if not _BINOPS:
         _init_binops()
-    extractor = _Extractor(module, is_package)
+    extractor = _Extractor(module, is_package, options)
     extractor.visit_module(tree)
     return extractor.facts(_compute_spans(tree, extractor.wanted), noqa_lines(data))
 
@@ -284,10 +341,12 @@ def _import_target(module: str, is_package: bool, relative: int, name: tuple[str
 
 
 class _Extractor:
-    def __init__(self, module: str, is_package: bool):
+    def __init__(self, module: str, is_package: bool, options: ExtractOptions):
         import libcst as cst
 
         self.cst = cst
+        self.options = options
+        self.enqueues: list[EnqueueFacts] = []
         self.module = module
         self.is_package = is_package
         self.wanted: dict[int, Any] = {}  # id(node) -> node
@@ -329,6 +388,7 @@ class _Extractor:
             spans=tuple(spans),
             noqa=noqa,
             handlers=tuple(self.handlers),
+            enqueues=tuple(self.enqueues),
         )
 
     # -- values
@@ -475,19 +535,8 @@ class _Extractor:
         cst = self.cst
         t = type(small)
         if scope == "module" or scope == "loop":
-            if t is cst.Import:
-                for alias in small.names:
-                    target = dotted(alias.name)
-                    if target is None:
-                        continue
-                    if alias.asname is not None:
-                        local = alias.asname.name.value
-                        self.imports[local] = target
-                    else:
-                        self.imports[target[0]] = target[:1]
-                return
-            if t is cst.ImportFrom:
-                self.import_from(small)
+            if t is cst.Import or t is cst.ImportFrom:
+                self.imports.update(self.import_names(small))
                 return
         if t is cst.Assign:
             value = self.value(small.value)
@@ -498,22 +547,32 @@ class _Extractor:
         elif t is cst.Expr and isinstance(small.value, cst.Call):
             self.call_statement(small.value, small, scope)
 
-    def import_from(self, node: Any) -> None:
+    def import_names(self, node: Any) -> dict[str, tuple]:
+        """local name -> absolute dotted target for an import statement (a star import
+        is remembered in `star_imports` instead)."""
         cst = self.cst
-        relative = len(node.relative)
+        names: dict[str, tuple] = {}
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                target = dotted(alias.name)
+                if target is not None:
+                    if alias.asname is not None:
+                        names[alias.asname.name.value] = target
+                    else:
+                        names[target[0]] = target[:1]
+            return names
         base = dotted(node.module) if node.module is not None else ()
         if base is None:
-            return
-        source = _import_target(self.module, self.is_package, relative, base)
+            return names
+        source = _import_target(self.module, self.is_package, len(node.relative), base)
         if isinstance(node.names, cst.ImportStar):
             self.star_imports.append(".".join(source))
-            return
+            return names
         for alias in node.names:
-            if not isinstance(alias.name, cst.Name):
-                continue
-            name = alias.name.value
-            local = alias.asname.name.value if alias.asname is not None else name
-            self.imports[local] = source + (name,)
+            if isinstance(alias.name, cst.Name):
+                local = alias.asname.name.value if alias.asname is not None else alias.name.value
+                names[local] = source + (alias.name.value,)
+        return names
 
     def assignment(self, target: Any, value: tuple, stmt: Any, scope: str) -> None:
         cst = self.cst
@@ -641,12 +700,22 @@ class _Extractor:
             return DecoratorFacts(dotted(expr.func), True, value[2], value[3], self.span(dec), name_span)
         return DecoratorFacts(dotted(expr), False, (), (), self.span(dec), -1)
 
-    def function(self, node: Any, nested: bool) -> None:
+    def function(self, node: Any, nested: bool, owner: str | None = None) -> None:
+        """A function definition. Module-level functions and methods (`owner` is the
+        class) get their bodies scanned; functions nested in a function are part of the
+        enclosing function's scan."""
         decorators = tuple(self.decorator(d) for d in node.decorators)
         name = node.name.value
-        if decorators or not nested:
-            self.functions.append(FunctionFacts(name, decorators, self.span(node.name), nested, self.branch,
-                                                _calls_in(node.body)))
+        scanned = not nested or owner is not None
+        if decorators or scanned:
+            body = _BodyScan(self, f"{owner}.{name}" if owner else name)
+            if scanned:
+                body.visit(node.body, ())
+            self.functions.append(FunctionFacts(
+                name, decorators, self.span(node.name), nested, self.branch, frozenset(body.calls),
+                self.params(node.params), self.first_statement(node.body), frozenset(body.refs),
+                tuple(body.loops), tuple(body.restores), body.spawns, body.imports,
+            ))
         if not nested:
             self.assigns[name] = UNKNOWN
         for dec in decorators:
@@ -656,6 +725,45 @@ class _Extractor:
         params = node.params.params
         first = params[0].name.value if params else ""
         self.block(node.body, f"function:{name}:{first}")
+
+    def params(self, params: Any) -> tuple:
+        cst = self.cst
+        out = []
+        groups = (("posonly", params.posonly_params), ("pos", params.params),
+                  ("vararg", [params.star_arg] if isinstance(params.star_arg, cst.Param) else []),
+                  ("kwonly", params.kwonly_params),
+                  ("kwarg", [params.star_kwarg] if params.star_kwarg is not None else []))
+        for kind, group in groups:
+            for param in group:
+                default = self.value(param.default) if param.default is not None else None
+                out.append(ParamFacts(param.name.value, kind, default, self.span(param)))
+        return tuple(out)
+
+    def first_statement(self, body: Any) -> tuple:
+        """The first statement after a docstring, when it is a call or a `with` of a call."""
+        cst = self.cst
+        stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+        if stmts and _is_docstring(stmts[0]):
+            stmts = stmts[1:]
+        if not stmts:
+            return ("other",)
+        stmt = stmts[0]
+        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            small = stmt.body[0]
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and dotted(small.value.func):
+                call = small.value
+                _, _, args, kwargs = self.call_value(call)
+                first_arg = call.args[0].value if call.args else None
+                return ("call", dotted(call.func), args, kwargs, self.span(call),
+                        self.span(first_arg) if first_arg is not None else -1)
+        elif isinstance(stmt, cst.With) and stmt.items and isinstance(stmt.items[0].item, cst.Call):
+            call = stmt.items[0].item
+            if dotted(call.func):
+                _, _, args, kwargs = self.call_value(call)
+                first_arg = call.args[0].value if call.args else None
+                return ("with", dotted(call.func), args, kwargs, self.span(call),
+                        self.span(first_arg) if first_arg is not None else -1, len(stmts) == 1)
+        return ("other",)
 
     def block(self, body: Any, scope: str) -> None:
         """Walk a function body: nested definitions and statement-level calls."""
@@ -709,7 +817,7 @@ class _Extractor:
                             self.ops.append(Op("assign", (node.name.value, target.value), value, UNKNOWN,
                                                self.span(small), scope))
             elif isinstance(stmt, cst.FunctionDef):
-                self.function(stmt, nested=True)
+                self.function(stmt, nested=True, owner=None if nested else node.name.value)
                 methods[stmt.name.value] = self._single_return(stmt)
             elif isinstance(stmt, cst.ClassDef):
                 self.class_def(stmt, nested=True)
@@ -735,28 +843,157 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
-def _calls_in(root: Any) -> frozenset:
-    """The dotted callees of every call below `root` (a read-only walk over node fields,
-    several times cheaper than a libcst visitor, which rebuilds every node)."""
+ENQUEUE_METHODS = frozenset({"delay", "apply_async", "s", "si", "signature"})
+_LOGGING_ROOTS = frozenset({"logger", "log", "logging", "LOGGER", "LOG", "print"})
+_LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+
+
+def _is_docstring(stmt: Any) -> bool:
     import libcst as cst
 
-    call_type = cst.Call
-    found = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+class _BodyScan:
+    """One read-only walk over a function body (a walk over node fields: several times
+    cheaper than a libcst visitor, which rebuilds every node). Collects the callees, the
+    dotted names used, `for` loops, restore calls, spawner calls, and the enqueue
+    sites, which go to the file's list."""
+
+    def __init__(self, extractor: "_Extractor", function: str | None):
+        import libcst as cst
+
+        self.cst = cst
+        self.ex = extractor
+        self.function = function
+        self.calls: set = set()
+        self.refs: set = set()
+        self.loops: list = []
+        self.restores: list = []
+        self.spawns = False
+        self.bound: dict[str, set] = {}  # local name -> dotted names in what it was bound to
+        self.imports: dict[str, tuple] = {}
+        self.enqueue_count = 0
+
+    def visit(self, node: Any, enclosing: tuple) -> None:
+        cst = self.cst
         t = type(node)
-        if t is call_type:
-            d = dotted(node.func)
-            if d is not None:
-                found.add(d)
+        if t is cst.Name or t is cst.Attribute:
+            chain = dotted(node)
+            if chain is not None:
+                self.refs.add(chain)
+                return
+        elif t is cst.Call:
+            self.call(node, enclosing)
+            return
+        elif t is cst.For:
+            self.loop(node, enclosing)
+            return
+        elif t is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            inner = _BodyScan(self.ex, self.function)
+            inner.visit(node.value, ())
+            self.bound[node.targets[0].target.value] = inner.refs
+        elif t is cst.Import or t is cst.ImportFrom:
+            self.imports.update(self.ex.import_names(node))
+            return
         for name in _child_fields(t):
             child = getattr(node, name)
             if isinstance(child, (list, tuple)):
-                stack.extend(c for c in child if isinstance(c, cst.CSTNode))
+                for c in child:
+                    if isinstance(c, cst.CSTNode):
+                        self.visit(c, enclosing)
             elif isinstance(child, cst.CSTNode):
-                stack.append(child)
-    return frozenset(found)
+                self.visit(child, enclosing)
+
+    def call(self, node: Any, enclosing: tuple) -> None:
+        cst = self.cst
+        ex = self.ex
+        callee = dotted(node.func)
+        if callee is not None:
+            self.calls.add(callee)
+            last = callee[-1]
+            if last in ex.options.spawners:
+                self.spawns = True
+            if last in ex.options.restores and node.args:
+                arg = node.args[0].value
+                self.restores.append((callee, ex.value(arg), ex.span(node), ex.span(arg)))
+            if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
+                self.enqueue(node, callee[:-1], last, enclosing)
+        self.visit(node.func, enclosing)
+        inner = enclosing + (callee or ("?",),)
+        for arg in node.args:
+            self.visit(arg.value, inner)
+
+    def enqueue(self, node: Any, receiver: tuple, method: str, enclosing: tuple) -> None:
+        cst = self.cst
+        ex = self.ex
+        state, value, span = "missing", UNKNOWN, -1
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if any(a.star == "**" for a in node.args):
+            state = "unknown"
+        if method in ("delay", "s", "si"):
+            if "tenant_id" in keywords:
+                state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
+        else:  # apply_async / signature: tenant_id travels in the kwargs mapping
+            positional = [a.value for a in node.args if a.keyword is None and not a.star]
+            mapping = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
+            if isinstance(mapping, cst.Dict):
+                for el in mapping.elements:
+                    if isinstance(el, cst.StarredDictElement):
+                        state = "unknown"
+                    elif ex.value(el.key) == ("s", "tenant_id"):
+                        state, value, span = "given", ex.value(el.value), ex.span(el.value)
+                        break
+            elif isinstance(mapping, cst.Call) and dotted(mapping.func) == ("dict",):
+                for arg in mapping.args:
+                    if arg.keyword is not None and arg.keyword.value == "tenant_id":
+                        state, value, span = "given", ex.value(arg.value), ex.span(arg.value)
+                    elif arg.star:
+                        state = "unknown" if state != "given" else state
+            elif mapping is not None:
+                state = "unknown" if state != "given" else state
+        self.enqueue_count += 1
+        ex.enqueues.append(EnqueueFacts(receiver, method, state, value, span, ex.span(node), enclosing,
+                                        self.function))
+
+    def loop(self, node: Any, enclosing: tuple) -> None:
+        cst = self.cst
+        iterable = _BodyScan(self.ex, self.function)
+        iterable.visit(node.iter, ())
+        iter_refs = set(iterable.refs)
+        if isinstance(node.iter, cst.Name):
+            iter_refs |= self.bound.get(node.iter.value, set())
+        self.refs |= iterable.refs
+        self.calls |= iterable.calls
+        before = self.enqueue_count
+        self.visit(node.body, enclosing)
+        if node.orelse is not None:
+            self.visit(node.orelse, enclosing)
+        count = self.enqueue_count - before
+        target = node.target.value if isinstance(node.target, cst.Name) else None
+        self.loops.append(LoopFacts(frozenset(iter_refs), target, count, count == 1 and self._only_enqueue(node),
+                                    self.ex.span(node)))
+
+    def _only_enqueue(self, node: Any) -> bool:
+        """The loop body is one enqueue call, give or take logging calls."""
+        cst = self.cst
+        if node.orelse is not None or not isinstance(node.body, cst.IndentedBlock):
+            return False
+        enqueues = 0
+        for stmt in node.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+                return False
+            small = stmt.body[0]
+            if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+                return False
+            callee = dotted(small.value.func) or ()
+            if callee and callee[-1] in ENQUEUE_METHODS:
+                enqueues += 1
+            elif not callee or not (callee[0] in _LOGGING_ROOTS or callee[-1] in _LOGGING_METHODS):
+                return False
+        return enqueues == 1
 
 
 def exclusive_branches(a: str, b: str) -> bool:

@@ -117,7 +117,7 @@ class Schedule:
 class Loader(Protocol):
     def facts(self, source: SourceFile) -> FileFacts | None: ...
 
-    def contains(self, source: SourceFile, needles: tuple[bytes, ...]) -> bool: ...
+    def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool: ...
 
 
 class ProjectIndex:
@@ -142,6 +142,7 @@ class ProjectIndex:
         self._registry: dict[str, list[TaskDef]] | None = None
         self._task_bases: set[tuple] | None = None
         self._factories: dict[tuple, bool] = {}
+        self._tenancy = None
         self._naming: str | None = None
         self._schedules: list[Schedule] | None = None
         self._demand_searched: set[str] = set()
@@ -458,12 +459,13 @@ class ProjectIndex:
                     needles.append(fn.name.encode())
         return tuple(needles)
 
-    def parse_files_mentioning(self, needles: tuple[bytes, ...]) -> None:
-        if not needles or self.loader is None:
+    def parse_files_mentioning(self, *groups: tuple[bytes, ...]) -> None:
+        """Parse the skipped files that contain a needle of every group."""
+        if not all(groups) or self.loader is None:
             return
         for source in self.files:
             if self._facts.get(source.rel) is None and source.rel not in self._demand_searched:
-                if self.loader.contains(source, needles):
+                if self.loader.contains(source, groups):
                     self.facts_for(source)
 
     def task_naming(self) -> str:
@@ -650,6 +652,15 @@ class ProjectIndex:
         if not candidates:
             return None
         return min(candidates, key=lambda n: (_edit_distance(stripped, n), candidates.index(n)))
+
+    @property
+    def tenancy(self) -> Any:
+        """Tenant-scope inference (celerylint.tenancy), built on first use."""
+        if self._tenancy is None:
+            from celerylint.tenancy import Tenancy
+
+            self._tenancy = Tenancy(self)
+        return self._tenancy
 
     # ------------------------------------------------------------------ schedules
     @property

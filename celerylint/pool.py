@@ -16,7 +16,7 @@ import time
 from multiprocessing.connection import wait
 from typing import Iterable
 
-from celerylint.facts import FileFacts, extract, syntax_error_facts
+from celerylint.facts import ExtractOptions, FileFacts, extract, syntax_error_facts
 
 # Seconds allowed per file: a base plus a generous allowance per byte (normal speed is
 # about 1.6 s per MB; pathological input is orders of magnitude slower).
@@ -26,14 +26,14 @@ TIMEOUT_PER_BYTE = 100 / 1_000_000
 Job = tuple  # (key, path, module, is_package, size)
 
 
-def parse_file(path: str, module: str, is_package: bool) -> FileFacts:
+def parse_file(path: str, module: str, is_package: bool, options: ExtractOptions) -> FileFacts:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         return syntax_error_facts(module, is_package, f"could not read file: {exc.strerror or exc}")
     try:
-        return extract(data, module, is_package)
+        return extract(data, module, is_package, options)
     except RecursionError:
         return syntax_error_facts(module, is_package, "too deeply nested to analyse", data=data)
     except Exception as exc:  # a bug of ours must not lose the rest of the run
@@ -41,7 +41,7 @@ def parse_file(path: str, module: str, is_package: bool) -> FileFacts:
                                   f"{type(exc).__name__}: {exc}", data=data)
 
 
-def _worker(conn) -> None:  # pragma: no cover - runs in the child
+def _worker(conn, options: ExtractOptions) -> None:  # pragma: no cover - runs in the child
     gc.disable()
     while True:
         try:
@@ -51,14 +51,14 @@ def _worker(conn) -> None:  # pragma: no cover - runs in the child
         if job is None:
             return
         _, path, module, is_package, _ = job
-        conn.send(parse_file(path, module, is_package))
+        conn.send(parse_file(path, module, is_package, options))
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, options: ExtractOptions):
         parent, child = ctx.Pipe()
         self.conn = parent
-        self.process = ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_worker, args=(child, options), daemon=True)
         self.process.start()
         child.close()
         self.job: Job | None = None
@@ -85,8 +85,9 @@ class _Worker:
 
 
 class ParsePool:
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, options: ExtractOptions = ExtractOptions()):
         self.jobs = max(1, jobs)
+        self.options = options
         methods = multiprocessing.get_all_start_methods()
         self.ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.workers: list[_Worker] = []
@@ -111,7 +112,7 @@ class ParsePool:
             return results
         wanted = min(self.jobs, len(queue))
         while len(self.workers) < wanted:
-            self.workers.append(_Worker(self.ctx))
+            self.workers.append(_Worker(self.ctx, self.options))
         queue.reverse()  # pop() from the end gives the biggest first
         busy: list[_Worker] = []
         idle = list(self.workers)
@@ -146,7 +147,7 @@ class ParsePool:
                     busy.remove(worker)
                     self.workers.remove(worker)
                     worker.stop(kill=True)
-                    replacement = _Worker(self.ctx)
+                    replacement = _Worker(self.ctx, self.options)
                     self.workers.append(replacement)
                     idle.append(replacement)
         return results

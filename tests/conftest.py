@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from celerylint.config import Settings, settings_from_mapping
+from celerylint.config import Settings, load_settings, settings_from_mapping
 from celerylint.engine import check
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +44,10 @@ def write_project(root: Path, files: dict[str, str], config: str | None = None) 
 def findings(root: Path, select=None, settings: Settings | None = None, paths=(), **config):
     """[(path, line, column, code, message)] for the project at `root`."""
     if settings is None:
-        settings = settings_from_mapping({k.replace("_", "-"): v for k, v in config.items()})
+        if config:
+            settings = settings_from_mapping({k.replace("_", "-"): v for k, v in config.items()})
+        else:
+            settings = load_settings(str(root))
     result = check([str(root / p) for p in paths], settings, str(root), use_cache=False, jobs=2,
                    select=tuple(select) if select else None)
     return [(d.path, d.line, d.column, d.code, d.message) for d in result.diagnostics]

@@ -1,0 +1,89 @@
+from celerylint.rules.base import Rule
+
+
+class TenantContextNotRestored(Rule):
+    """## What it does
+    Flags a tenant-scoped task whose first statement (after a docstring) does not
+    restore the tenant context: a call to a `restore-functions` function, or a `with`
+    block of a `context-managers` context manager that wraps the rest of the body.
+    Reported together with TEN001 when the parameter is missing too.
+
+    ## Why is this bad?
+    Any query before the restore, and every query when there is none, runs without the
+    tenant: row-level security sees no tenant (or the last task's), and data leaks
+    across customers.
+
+    ## Example
+    ```python
+    # shop/models.py
+    from django.db import models
+
+    class Tenant(models.Model):
+        name = models.CharField(max_length=100)
+
+    class Order(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    # shop/queries.py
+    from shop.models import Order
+
+    def open_orders():
+        return Order.objects.filter(closed=False)
+    # shop/tasks.py
+    from celery import shared_task
+    from celerylint_runtime import restore_tenant_context
+    from shop.queries import open_orders
+
+    @shared_task
+    def close_stale(*, tenant_id=None):  # TEN003
+        orders = open_orders()
+        restore_tenant_context(tenant_id)
+        orders.update(closed=True)
+    ```
+
+    ## Use instead
+    ```python
+    # shop/models.py
+    from django.db import models
+
+    class Tenant(models.Model):
+        name = models.CharField(max_length=100)
+
+    class Order(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    # shop/queries.py
+    from shop.models import Order
+
+    def open_orders():
+        return Order.objects.filter(closed=False)
+    # shop/tasks.py
+    from celery import shared_task
+    from celerylint_runtime import restore_tenant_context, tenant_context
+    from shop.queries import open_orders
+
+    @shared_task
+    def close_stale(*, tenant_id=None):
+        \"\"\"Close orders nobody touched for a week.\"\"\"
+        restore_tenant_context(tenant_id)
+        open_orders().update(closed=True)
+
+    @shared_task
+    def close_all(*, tenant_id=None):
+        with tenant_context(tenant_id):
+            open_orders().update(closed=True)
+    ```
+    """
+
+    code = "TEN003"
+    summary = "a tenant-scoped task does not restore tenant context first"
+
+    def check(self, index):
+        tenancy = index.tenancy
+        for task in index.all_tasks():
+            if tenancy.task_function(task) is None or tenancy.restores_first(task):
+                continue
+            use = tenancy.task_use(task)
+            if use is None or tenancy.exempt_by_base(task):
+                continue
+            yield self.report(task.rel, task.def_span,
+                              f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
+                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement")

@@ -1,0 +1,81 @@
+from celerylint.rules.base import Rule
+
+
+class TenantIdParameterMissing(Rule):
+    """## What it does
+    Flags a tenant-scoped task that has no `tenant_id` parameter. A task is
+    tenant-scoped when it uses a tenant-scoped model (one with a `tenant`/`tenant_id`
+    field, a tenant manager, or a tenant base class, directly or by inheritance), or
+    calls a project function that does, or is listed in `tenant-tasks`.
+
+    Wrapper tasks (they call a spawner, or loop over tenants enqueueing a task per
+    tenant), tasks listed in `global-tasks`, tasks using only the tenant model itself,
+    and tasks whose base is in `tenant-task-bases` are not concerned.
+
+    ## Why is this bad?
+    A worker has no request and no tenant: without `tenant_id` the task cannot restore
+    the tenant context, so its queries run unfiltered by row-level security, or with
+    whatever tenant the previous task left on that worker.
+
+    ## Example
+    ```python
+    # shop/models.py
+    from django.db import models
+
+    class Tenant(models.Model):
+        name = models.CharField(max_length=100)
+
+    class Order(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        total = models.IntegerField(default=0)
+    # shop/tasks.py
+    from celery import shared_task
+    from shop.models import Order
+
+    @shared_task
+    def recalculate(order_id):  # TEN001, TEN003
+        Order.objects.filter(id=order_id).update(total=0)
+    ```
+
+    ## Use instead
+    ```python
+    # shop/models.py
+    from django.db import models
+
+    class Tenant(models.Model):
+        name = models.CharField(max_length=100)
+
+    class Order(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        total = models.IntegerField(default=0)
+    # shop/tasks.py
+    from celery import shared_task
+    from celerylint_runtime import restore_tenant_context
+    from shop.models import Order
+
+    @shared_task
+    def recalculate(order_id, *, tenant_id=None):
+        restore_tenant_context(tenant_id)
+        Order.objects.filter(id=order_id).update(total=0)
+    ```
+
+    ## Options
+    `tenant-models`, `tenant-model-bases`, `tenant-managers`, `tenant-model`,
+    `tenant-tasks`, `global-tasks`, `tenant-task-bases`, `spawner-functions`.
+    """
+
+    code = "TEN001"
+    summary = "a tenant-scoped task has no tenant_id parameter"
+
+    def check(self, index):
+        tenancy = index.tenancy
+        for task in index.all_tasks():
+            fn = tenancy.task_function(task)
+            if fn is None or any(p.name == "tenant_id" for p in fn.params):
+                continue
+            use = tenancy.task_use(task)
+            if use is None or tenancy.exempt_by_base(task):
+                continue
+            yield self.report(task.rel, task.def_span,
+                              f"task {task.function} is tenant-scoped ({use.describe()}) but has no tenant_id "
+                              "parameter; add `*, tenant_id=None`")

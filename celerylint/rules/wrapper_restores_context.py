@@ -1,0 +1,68 @@
+from celerylint.rules.base import Rule
+
+
+class WrapperRestoresContext(Rule):
+    """## What it does
+    Flags a restore call in a wrapper task (a task that calls a spawner, or loops over
+    tenants enqueueing a task per tenant).
+
+    ## Why is this bad?
+    Wrappers run in scheduler context, for all tenants: restoring one tenant there
+    leaves that tenant set on the worker for whatever runs next, and the wrapper itself
+    has no tenant to restore.
+
+    ## Example
+    ```python
+    # shop/tasks.py
+    from celery import shared_task
+    from celerylint_runtime import restore_tenant_context, spawn_tenant_tasks_with_rate_limiting
+    from shop.jobs import train
+    from tenants.models import Tenant
+
+    @shared_task
+    def train_all_tenants(tenant_id=None):
+        restore_tenant_context(tenant_id)  # TEN008
+        spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
+                                              task_name="train")
+    # shop/jobs.py
+    from celery import shared_task
+
+    @shared_task
+    def train(*, tenant_id=None):
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    # shop/tasks.py
+    from celery import shared_task
+    from celerylint_runtime import spawn_tenant_tasks_with_rate_limiting
+    from shop.jobs import train
+    from tenants.models import Tenant
+
+    @shared_task
+    def train_all_tenants():
+        spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
+                                              task_name="train")
+    # shop/jobs.py
+    from celery import shared_task
+
+    @shared_task
+    def train(*, tenant_id=None):
+        pass
+    ```
+    """
+
+    code = "TEN008"
+    summary = "a wrapper task restores tenant context"
+
+    def check(self, index):
+        tenancy = index.tenancy
+        for task in index.all_tasks():
+            if tenancy.task_function(task) is None or not tenancy.is_wrapper(task):
+                continue
+            facts = index.parsed_facts(task.rel)
+            for callee, _, call_span, _ in tenancy.restore_calls(task):
+                yield self.report(task.rel, facts.spans[call_span],
+                                  f"wrapper task {task.function} runs for all tenants and must not restore a "
+                                  f"tenant context ({'.'.join(callee)})")
