@@ -38,8 +38,9 @@ class _Loader:
     def __init__(self, engine: "_Run"):
         self.engine = engine
 
-    def facts(self, source: SourceFile) -> FileFacts | None:
-        return self.engine.parse_now(source)
+    def facts(self, sources: list[SourceFile]) -> dict[str, FileFacts]:
+        """rel -> facts, parsed in parallel."""
+        return self.engine.parse_now(sources)
 
     def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool:
         """Whether the file holds a needle of every group."""
@@ -114,19 +115,22 @@ class _Run:
         self.cache.forget_missing({f.rel for f in files})
         return facts
 
-    def parse_now(self, source: SourceFile) -> FileFacts | None:
-        try:
-            st = os.stat(source.path)
-            with open(source.path, "rb") as fh:
-                content = digest(fh.read())
-        except OSError:
-            return None
-        result = self.get_pool().parse([(source.rel, source.path, source.module, _is_package(source), st.st_size)])
-        facts = result[source.rel]
-        self.stats["demand"] += 1
-        if not _transient(facts):
-            self.cache.store(source.rel, st, content, facts)
-        return facts
+    def parse_now(self, sources: list[SourceFile]) -> dict[str, FileFacts]:
+        jobs, stats = [], {}
+        for source in sources:
+            try:
+                st = os.stat(source.path)
+                with open(source.path, "rb") as fh:
+                    stats[source.rel] = (st, digest(fh.read()))
+            except OSError:
+                continue
+            jobs.append((source.rel, source.path, source.module, _is_package(source), st.st_size))
+        results = self.get_pool().parse(jobs) if jobs else {}
+        self.stats["demand"] += len(results)
+        for rel, facts in results.items():
+            if not _transient(facts):
+                self.cache.store(rel, *stats[rel], facts)
+        return results
 
     def close(self) -> None:
         if self.pool is not None:
@@ -176,9 +180,11 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     try:
         facts = run.load(files)
         index = ProjectIndex(root, files, facts, settings, _Loader(run))
-        index.parse_files_mentioning(index.factory_needles())
         codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
                                settings.ignore + tuple(ignore))
+        index.parse_files_mentioning(index.factory_needles())
+        if any(code.startswith("TEN") or code == "BEAT006" for code in codes):
+            index.prefetch_imports()
         scoped = {f.rel: f for f in files if in_scope(f)}
         diagnostics: list[Diagnostic] = []
         for rule_cls in all_rules():

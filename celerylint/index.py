@@ -115,7 +115,7 @@ class Schedule:
 
 
 class Loader(Protocol):
-    def facts(self, source: SourceFile) -> FileFacts | None: ...
+    def facts(self, sources: list[SourceFile]) -> dict[str, FileFacts]: ...
 
     def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool: ...
 
@@ -149,14 +149,35 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ facts
     def facts_for(self, source: SourceFile) -> FileFacts | None:
-        facts = self._facts.get(source.rel)
-        if facts is None and self.loader is not None and source.rel not in self._demand_searched:
-            self._demand_searched.add(source.rel)
-            facts = self.loader.facts(source)
-            self._facts[source.rel] = facts
-            if facts is not None and self._registry is not None:
-                self._add_to_registry(source)
-        return facts
+        if self._facts.get(source.rel) is None:
+            self.load([source])
+        return self._facts.get(source.rel)
+
+    def load(self, sources: Iterable[SourceFile]) -> None:
+        """Parse, in one parallel batch, the files among `sources` not parsed yet."""
+        todo = [s for s in sources if self._facts.get(s.rel) is None and s.rel not in self._demand_searched]
+        if not todo or self.loader is None:
+            return
+        self._demand_searched.update(s.rel for s in todo)
+        for rel, facts in self.loader.facts(todo).items():
+            self._facts[rel] = facts
+        if self._registry is not None:
+            for source in todo:
+                if self._facts.get(source.rel) is not None:
+                    self._add_to_registry(source)
+
+    def prefetch_imports(self) -> None:
+        """Load, in one batch, the project modules that the parsed files import: the
+        models and helpers that tenant-scope inference and name resolution reach first."""
+        wanted = {}
+        for _, facts in list(self.parsed()):
+            for target in list(facts.imports.values()) + [tuple(s.split(".")) for s in facts.star_imports]:
+                for cut in range(len(target), 0, -1):
+                    source = self.by_module.get(".".join(target[:cut]))
+                    if source is not None:
+                        wanted[source.rel] = source
+                        break
+        self.load(wanted.values())
 
     def parsed_facts(self, rel: str) -> FileFacts | None:
         """The facts of a file if it has been parsed (never parses)."""
@@ -463,10 +484,9 @@ class ProjectIndex:
         """Parse the skipped files that contain a needle of every group."""
         if not all(groups) or self.loader is None:
             return
-        for source in self.files:
-            if self._facts.get(source.rel) is None and source.rel not in self._demand_searched:
-                if self.loader.contains(source, groups):
-                    self.facts_for(source)
+        self.load([source for source in self.files
+                   if self._facts.get(source.rel) is None and source.rel not in self._demand_searched
+                   and self.loader.contains(source, groups)])
 
     def task_naming(self) -> str:
         """How auto-named tasks are named: "module" (Celery's default `<module>.<name>`),
