@@ -13,6 +13,7 @@ from typing import Any
 
 CACHE_DIR = ".celerylint_cache"
 SKIPPED = "skipped"  # the prefilter found nothing to parse in this content
+SKIPPED_ENQUEUES = "skipped-enqueues"  # ... but it enqueues tasks: the tenant rules may load it
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
 

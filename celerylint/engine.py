@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 
 from celerylint import __version__
-from celerylint.cache import SKIPPED, FactsCache, digest, facts_format
+from celerylint.cache import SKIPPED, SKIPPED_ENQUEUES, FactsCache, digest, facts_format
 from celerylint.config import Settings
 from celerylint.diagnostics import Diagnostic
 from celerylint.discover import SourceFile, discover, explicit_file, matches_any
-from celerylint.facts import ExtractOptions, FileFacts, needs_parse, syntax_error_facts
+from celerylint.facts import ExtractOptions, FileFacts, enqueues, needs_parse, syntax_error_facts
 from celerylint.index import ProjectIndex
 from celerylint.pool import ParsePool
 from celerylint.rules import all_rules, selected_codes
@@ -60,6 +60,7 @@ class _Run:
         self.jobs = jobs
         self.pool: ParsePool | None = None
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0}
+        self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
         self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
 
     def get_pool(self) -> ParsePool:
@@ -96,11 +97,13 @@ class _Run:
                         todo.append((source.rel, source.path, source.module, _is_package(source), len(data)))
                         pending[source.rel] = (st, content)
                         continue
-                    self.cache.store(source.rel, st, content, SKIPPED)
-                    cached = SKIPPED
-            if cached is SKIPPED or cached == SKIPPED:
+                    cached = SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
+                    self.cache.store(source.rel, st, content, cached)
+            if cached == SKIPPED or cached == SKIPPED_ENQUEUES:
                 self.stats["skipped"] += 1
                 facts[source.rel] = None
+                if cached == SKIPPED_ENQUEUES:
+                    self.enqueuing.add(source.rel)
             else:
                 self.stats["cached"] += 1
                 facts[source.rel] = cached
@@ -179,7 +182,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     run = _Run(root, settings, use_cache, jobs or os.cpu_count() or 1)
     try:
         facts = run.load(files)
-        index = ProjectIndex(root, files, facts, settings, _Loader(run))
+        index = ProjectIndex(root, files, facts, settings, _Loader(run), enqueuing=run.enqueuing)
         codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
                                settings.ignore + tuple(ignore))
         index.parse_files_mentioning(index.factory_needles())

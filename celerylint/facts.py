@@ -190,6 +190,14 @@ _RELEVANT = re.compile(
 )
 
 
+ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
+
+
+def enqueues(data: bytes) -> bool:
+    """Could this file enqueue tasks (`.delay(`, `.apply_async(`, `.s(`...)?"""
+    return any(n in data for n in ENQUEUE_NEEDLES)
+
+
 def needs_parse(data: bytes, extra_needles: tuple[bytes, ...] = ()) -> bool:
     """Cheap byte-level test: could this file define tasks, apps or schedules?"""
     if not any(n in data for n in _NEEDLES) and not any(n in data for n in extra_needles):

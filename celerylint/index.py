@@ -122,7 +122,7 @@ class Loader(Protocol):
 
 class ProjectIndex:
     def __init__(self, root: str, files: list[SourceFile], facts: dict[str, FileFacts | None],
-                 settings: Settings, loader: Loader | None = None):
+                 settings: Settings, loader: Loader | None = None, enqueuing: set[str] | None = None):
         self.root = root
         self.settings = settings
         self.loader = loader
@@ -133,6 +133,7 @@ class ProjectIndex:
             self.by_module.setdefault(f.module, f)
         self.top_packages = {m.split(".")[0] for m in self.by_module}
         self.notes: list[str] = []  # --verbose remarks (unreadable schedules and the like)
+        self.enqueuing = enqueuing or set()  # skipped files that may enqueue tasks
         # BEAT003: the same key twice in one dict literal: identity -> (later entry, first entry)
         self.duplicate_keys: dict[tuple, tuple[BeatEntry, BeatEntry]] = {}
         self._canonical: dict[tuple, tuple] = {}
@@ -480,12 +481,14 @@ class ProjectIndex:
                     needles.append(fn.name.encode())
         return tuple(needles)
 
-    def parse_files_mentioning(self, *groups: tuple[bytes, ...]) -> None:
-        """Parse the skipped files that contain a needle of every group."""
+    def parse_files_mentioning(self, *groups: tuple[bytes, ...], among: set[str] | None = None) -> None:
+        """Parse the skipped files (optionally only those `among`) that contain a needle
+        of every group."""
         if not all(groups) or self.loader is None:
             return
         self.load([source for source in self.files
-                   if self._facts.get(source.rel) is None and source.rel not in self._demand_searched
+                   if (among is None or source.rel in among)
+                   and self._facts.get(source.rel) is None and source.rel not in self._demand_searched
                    and self.loader.contains(source, groups)])
 
     def task_naming(self) -> str:

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 DJANGO_MODEL = frozenset({("django", "db", "models", "Model"), ("django", "db", "models", "base", "Model")})
 MANAGER_ATTRIBUTES = frozenset({"objects", "_default_manager", "all_objects"})
 NON_STRING_CALLS = frozenset({"uuid4", "uuid1", "UUID", "get_current_tenant_id"})
-ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
 MAX_CALL_DEPTH = 8
 
 
@@ -314,7 +313,7 @@ class Tenancy:
         for task in self.index.all_tasks():
             if self.task_use(task) is not None:
                 names.add(task.function.encode())
-        self.index.parse_files_mentioning(tuple(names), ENQUEUE_NEEDLES)
+        self.index.parse_files_mentioning(tuple(names), among=self.index.enqueuing)
 
     def enqueue_target(self, facts: FileFacts, site: EnqueueFacts) -> "TaskDef | None":
         fn = None
