@@ -43,24 +43,17 @@ def find_project_root(start: str) -> str:
         probe = parent
 
 
-def source_roots(root: str, settings: Settings) -> list[str]:
-    """The `src` setting (default ".") plus "src" when it exists. With the default, a
-    directory one level down that holds `manage.py` is a source root too when the root
-    has none: Django puts manage.py's directory on sys.path (e.g. `backend/manage.py`),
-    and imports and task names are relative to it."""
+def source_roots(root: str, settings: Settings, manage_dirs: list[str] = ()) -> list[str]:
+    """The `src` setting (default ".") plus "src" when it exists. With the default, every
+    directory holding a `manage.py` is a source root too when the root has none: Django
+    puts manage.py's directory on sys.path (`backend/manage.py`,
+    `packages/backend/manage.py`), and imports and task names are relative to it."""
     roots = [os.path.normpath(os.path.join(root, s)) for s in settings.src]
     src = os.path.join(root, "src")
     if "src" not in settings.src and os.path.isdir(src):
         roots.append(os.path.normpath(src))
     if settings.src == Settings().src and not os.path.exists(os.path.join(root, "manage.py")):
-        try:
-            entries = list(os.scandir(root))
-        except OSError:
-            entries = []
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False) and entry.name not in DEFAULT_EXCLUDES \
-                    and not entry.name.startswith(".") and os.path.isfile(os.path.join(entry.path, "manage.py")):
-                roots.append(os.path.normpath(entry.path))
+        roots.extend(os.path.normpath(d) for d in manage_dirs)
     # Deepest first, so a file is named after the innermost root that holds it.
     return sorted(set(roots), key=lambda p: (-p.count(os.sep), p))
 
@@ -138,9 +131,8 @@ def discover(root: str, settings: Settings) -> Discovery:
     Directory symlinks are not followed (so a symlink loop cannot trap the walk); file
     symlinks are listed and, if they cannot be read, reported as SYN001 later.
     """
-    roots = source_roots(root, settings)
     rules = _IgnoreRules(root, settings)
-    files: list[SourceFile] = []
+    found: list[tuple[str, str]] = []
     warnings: list[str] = []
     stack = [(root, "")]
     while stack:
@@ -168,11 +160,14 @@ def discover(root: str, settings: Settings) -> Discovery:
                     continue
                 if rules.ignored(rel, False):
                     continue
-                files.append(SourceFile(entry.path, rel, module_name(entry.path, roots)))
+                found.append((entry.path, rel))
             elif is_link and _points_to_dir(entry.path):
                 target = os.path.realpath(entry.path)
                 if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
                     warnings.append(f"skipping symlink loop {rel} -> {target}")
+    manage_dirs = [os.path.dirname(path) for path, rel in found if rel.endswith("/manage.py")]
+    roots = source_roots(root, settings, manage_dirs)
+    files = [SourceFile(path, rel, module_name(path, roots)) for path, rel in found]
     files.sort(key=lambda f: f.rel)
     return Discovery(root, roots, files, warnings)
 

@@ -204,6 +204,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     warnings = list(found.warnings) + ([warning] if warning else [])
     notes = [
         f"project root: {root}",
+        "source roots: " + ", ".join(os.path.relpath(r, root) for r in found.roots),
         f"configuration: {settings.source or 'defaults'}",
         f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "

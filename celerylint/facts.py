@@ -70,6 +70,8 @@ class LoopFacts:
     enqueues: int  # enqueue calls in the loop body
     only_enqueue: bool  # the body is nothing but one enqueue call (and logging)
     span: int
+    fans_out: bool = False  # an enqueue in the body passes tenant_id taken from the loop variable
+    restores: bool = False  # the body restores a tenant context (restore call or context manager)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class FunctionFacts:
     restores: tuple = ()  # (callee, first-argument value, call span, argument span) of restore calls
     spawns: bool = False  # calls a spawner function
     imports: dict = field(default_factory=dict)  # imports inside the body: local name -> dotted target
+    owner: str | None = None  # the class, for a method
 
 
 @dataclass(frozen=True)
@@ -167,15 +170,19 @@ class FileFacts:
 @dataclass(frozen=True)
 class ExtractOptions:
     """What the per-file pass needs from the configuration: the last names of the
-    restore functions and spawners, whose calls it records."""
+    restore functions, spawners and context managers, whose uses it records."""
 
     restores: frozenset = frozenset({"restore_tenant_context"})
     spawners: frozenset = frozenset({"spawn_tenant_tasks_with_rate_limiting"})
+    context_managers: frozenset = frozenset({"tenant_context"})
 
     @classmethod
     def from_settings(cls, settings: Any) -> "ExtractOptions":
-        return cls(frozenset(n.rsplit(".", 1)[-1] for n in settings.restore_functions),
-                   frozenset(n.rsplit(".", 1)[-1] for n in settings.spawner_functions))
+        def last(names: tuple) -> frozenset:
+            return frozenset(n.rsplit(".", 1)[-1] for n in names)
+
+        return cls(last(settings.restore_functions), last(settings.spawner_functions),
+                   last(settings.context_managers))
 
 
 # --------------------------------------------------------------------------- prefilter
@@ -722,7 +729,7 @@ class _Extractor:
             self.functions.append(FunctionFacts(
                 name, decorators, self.span(node.name), nested, self.branch, frozenset(body.calls),
                 self.params(node.params), self.first_statement(node.body), frozenset(body.refs),
-                tuple(body.loops), tuple(body.restores), body.spawns, body.imports,
+                tuple(body.loops), tuple(body.restores), body.spawns, body.imports, owner,
             ))
         if not nested:
             self.assigns[name] = UNKNOWN
@@ -758,6 +765,8 @@ class _Extractor:
         stmt = stmts[0]
         if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             small = stmt.body[0]
+            if isinstance(small, cst.Return) and small.value is not None:
+                small = cst.Expr(small.value)  # `return helper(tenant_id=tenant_id)` delegates like a call
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and dotted(small.value.func):
                 call = small.value
                 _, _, args, kwargs = self.call_value(call)
@@ -856,6 +865,25 @@ _LOGGING_ROOTS = frozenset({"logger", "log", "logging", "LOGGER", "LOG", "print"
 _LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
+def refs_of(value: tuple) -> list[tuple]:
+    """The dotted names inside a value (`str(config.tenant_id)` -> [("str",), ("config", "tenant_id")])."""
+    kind = value[0]
+    if kind == "r":
+        return [value[1]]
+    if kind == "c":
+        out = [value[1]] if value[1] and value[1][0] != "?" else []
+        for v in value[2]:
+            out += refs_of(v)
+        for _, v in value[3]:
+            out += refs_of(v)
+        return out
+    if kind in ("j", "l"):
+        return [r for v in value[1] for r in refs_of(v)]
+    if kind == "o":
+        return refs_of(value[2]) + refs_of(value[3])
+    return []
+
+
 def _is_docstring(stmt: Any) -> bool:
     import libcst as cst
 
@@ -884,6 +912,8 @@ class _BodyScan:
         self.bound: dict[str, set] = {}  # local name -> dotted names in what it was bound to
         self.imports: dict[str, tuple] = {}
         self.enqueue_count = 0
+        self.restore_count = 0
+        self.fan_out_targets: set[str] = set()  # loop variables an enqueue took tenant_id from
 
     def visit(self, node: Any, enclosing: tuple) -> None:
         cst = self.cst
@@ -919,6 +949,11 @@ class _BodyScan:
         cst = self.cst
         ex = self.ex
         callee = dotted(node.func)
+        func = node.func
+        if callee is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+            made = dotted(func.value.func)
+            if made is not None:  # `Service(...).run()`: a method of what the call made
+                self.calls.add(made + ("()", func.attr.value))
         if callee is not None:
             self.calls.add(callee)
             last = callee[-1]
@@ -927,6 +962,9 @@ class _BodyScan:
             if last in ex.options.restores and node.args:
                 arg = node.args[0].value
                 self.restores.append((callee, ex.value(arg), ex.span(node), ex.span(arg)))
+                self.restore_count += 1
+            elif last in ex.options.context_managers:
+                self.restore_count += 1
             if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
                 self.enqueue(node, callee[:-1], last, enclosing)
         self.visit(node.func, enclosing)
@@ -963,6 +1001,8 @@ class _BodyScan:
             elif mapping is not None:
                 state = "unknown" if state != "given" else state
         self.enqueue_count += 1
+        if state == "given":
+            self.fan_out_targets |= {r[0] for r in refs_of(value)}
         ex.enqueues.append(EnqueueFacts(receiver, method, state, value, span, ex.span(node), enclosing,
                                         self.function))
 
@@ -975,14 +1015,17 @@ class _BodyScan:
             iter_refs |= self.bound.get(node.iter.value, set())
         self.refs |= iterable.refs
         self.calls |= iterable.calls
-        before = self.enqueue_count
+        before, restores_before, fan_before = self.enqueue_count, self.restore_count, set(self.fan_out_targets)
+        self.fan_out_targets = set()
         self.visit(node.body, enclosing)
         if node.orelse is not None:
             self.visit(node.orelse, enclosing)
         count = self.enqueue_count - before
         target = node.target.value if isinstance(node.target, cst.Name) else None
+        fans_out = target is not None and target in self.fan_out_targets
+        self.fan_out_targets |= fan_before
         self.loops.append(LoopFacts(frozenset(iter_refs), target, count, count == 1 and self._only_enqueue(node),
-                                    self.ex.span(node)))
+                                    self.ex.span(node), fans_out, self.restore_count > restores_before))
 
     def _only_enqueue(self, node: Any) -> bool:
         """The loop body is one enqueue call, give or take logging calls."""

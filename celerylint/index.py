@@ -211,7 +211,7 @@ class ProjectIndex:
             if target is not None:
                 return self.canonical(target + dotted[1:])
             if head in facts.assigns:
-                return tuple(module.split(".")) + dotted
+                return self.canonical(tuple(module.split(".")) + dotted)
             external = None
             for star in reversed(facts.star_imports):
                 if star in self.by_module:
@@ -224,9 +224,12 @@ class ProjectIndex:
         return dotted
 
     def canonical(self, qualified: tuple, depth: int = 0) -> tuple:
+        """Follow a qualified name through re-exports (`from .x import y` in a package),
+        star imports and plain aliases (`app_task = shared_task`) to its definition."""
         cached = self._canonical.get(qualified)
         if cached is not None:
             return cached
+        self._canonical[qualified] = qualified  # provisional: stops alias cycles
         result = qualified
         for cut in range(len(qualified), 0, -1):
             module = ".".join(qualified[:cut])
@@ -239,7 +242,11 @@ class ProjectIndex:
                     head = rest[0]
                     if head in facts.imports:
                         result = self.canonical(facts.imports[head] + rest[1:], depth + 1)
-                    elif head not in facts.assigns:
+                    elif head in facts.assigns:
+                        value = facts.assigns[head]
+                        if value[0] == "r":
+                            result = self.canonical(self.resolve(module, value[1]) + rest[1:], depth + 1)
+                    else:
                         for star in reversed(facts.star_imports):
                             if star in self.by_module and self.defines(star, head):
                                 result = self.canonical(tuple(star.split(".")) + rest, depth + 1)

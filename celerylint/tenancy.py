@@ -12,7 +12,7 @@ import fnmatch
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from celerylint.facts import EnqueueFacts, FileFacts, FunctionFacts
+from celerylint.facts import ENQUEUE_METHODS, EnqueueFacts, FileFacts, FunctionFacts, refs_of
 from celerylint.discover import SourceFile
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Tenancy:
         self._function_use: dict[tuple, TenantUse | None] = {}
         self._deferred_done = False
         self._default_aware: bool | None = None
+        self._spawning: dict[tuple, bool] = {}
 
     # ------------------------------------------------------------------ helpers
     def _names_match(self, qualified: tuple, names: tuple[str, ...]) -> bool:
@@ -61,17 +62,54 @@ class Tenancy:
             return self.index.canonical(fn.imports[dotted[0]] + dotted[1:])
         return self.index.resolve(module, dotted)
 
-    def function(self, module: str, name: str) -> FunctionFacts | None:
+    def function(self, module: str, name: str, owner: str | None = None) -> FunctionFacts | None:
+        """A module-level function, or with `owner` a method of a module-level class."""
         facts = self.index.module_facts(module)
         if facts is None:
             return None
         for fn in facts.functions:
-            if fn.name == name and not fn.nested:
+            if fn.name == name and fn.owner == owner and (owner is not None or not fn.nested):
                 return fn
         return None
 
     def task_function(self, task: "TaskDef") -> FunctionFacts | None:
-        return self.function(task.module, task.function) if task.kind != "class" else None
+        """The function a task runs: the decorated function, or a Task class's `run`."""
+        if task.kind == "class":
+            return self.function(task.module, "run", task.function)
+        return self.function(task.module, task.function)
+
+    def task_ref(self, task: "TaskDef") -> tuple:
+        return (task.module, task.function, "run") if task.kind == "class" else (task.module, None, task.function)
+
+    def callee_function(self, module: str, fn: FunctionFacts, callee: tuple) -> tuple | None:
+        """(module, owner, name) of the project function or method a call reaches:
+        `helper()`, `mod.helper()`, `Service.method()`, `Service(...).method()`,
+        `self.method()` in a method."""
+        if "()" in callee:
+            if len(callee) < 3 or callee[-2] != "()":
+                return None
+            found = self.index.find_class(self.resolve(module, fn, callee[:-2]))
+            return (found[0], found[1].name, callee[-1]) if found else None
+        if callee[0] in ("self", "cls") and len(callee) == 2 and fn.owner:
+            return (module, fn.owner, callee[1])
+        found = self.index.split_definition(self.resolve(module, fn, callee))
+        if found is None:
+            return None
+        target_module, rest = found
+        if len(rest) == 1:
+            return (target_module, None, rest[0])
+        if len(rest) == 2 and self.index.find_class(tuple(target_module.split(".")) + rest[:1]) is not None:
+            return (target_module, rest[0], rest[1])
+        return None
+
+    def facts_of(self, ref: tuple) -> FunctionFacts | None:
+        module, owner, name = ref
+        return self.function(module, name, owner)
+
+    @staticmethod
+    def label(ref: tuple) -> str:
+        module, owner, name = ref
+        return f"{module}.{owner}.{name}" if owner else f"{module}.{name}"
 
     # ------------------------------------------------------------------ models
     def is_tenant_model_name(self, qualified: tuple) -> bool:
@@ -148,39 +186,33 @@ class Tenancy:
                     return qualified[-1]
         return None
 
-    def function_use(self, module: str, name: str, depth: int = 0) -> TenantUse | None:
-        """What makes the project function `module.name` tenant-scoped: its own model use
-        or one of the project functions it calls (transitively, with a cycle guard)."""
-        key = (module, name)
-        if key in self._function_use:
-            return self._function_use[key]
-        self._function_use[key] = None
-        fn = self.function(module, name)
-        use = None
-        if fn is not None:
-            use = self._use_of(module, fn, depth)
-        self._function_use[key] = use
+    def function_use(self, ref: tuple, depth: int = 0) -> TenantUse | None:
+        """What makes the project function `ref` tenant-scoped: its own model use or one
+        of the project functions it calls (transitively, with a cycle guard)."""
+        if ref in self._function_use:
+            return self._function_use[ref]
+        self._function_use[ref] = None
+        fn = self.facts_of(ref)
+        use = self._use_of(ref, fn, depth) if fn is not None else None
+        self._function_use[ref] = use
         return use
 
-    def _use_of(self, module: str, fn: FunctionFacts, depth: int) -> TenantUse | None:
+    def _use_of(self, ref: tuple, fn: FunctionFacts, depth: int) -> TenantUse | None:
+        module = ref[0]
         model = self.direct_use(module, fn)
         if model is not None:
             return TenantUse(model)
         if depth >= MAX_CALL_DEPTH:
             return None
         for callee in sorted(fn.calls):
-            if callee[-1] in ("delay", "apply_async", "s", "si", "signature"):
+            if callee[-1] in ENQUEUE_METHODS:
                 continue
-            qualified = self.resolve(module, fn, callee)
-            found = self.index.split_definition(qualified)
-            if found is None or len(found[1]) != 1:
+            target = self.callee_function(module, fn, callee)
+            if target is None or target == ref:
                 continue
-            target_module, (target_name,) = found
-            if (target_module, target_name) == (module, fn.name):
-                continue
-            use = self.function_use(target_module, target_name, depth + 1)
+            use = self.function_use(target, depth + 1)
             if use is not None:
-                return TenantUse(use.model, (f"{target_module}.{target_name}",) + use.via)
+                return TenantUse(use.model, (self.label(target),) + use.via)
         return None
 
     # ------------------------------------------------------------------ tasks
@@ -189,21 +221,62 @@ class Tenancy:
         return any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns)
 
     def is_wrapper(self, task: "TaskDef") -> bool:
-        """Calls a spawner, or loops over tenants enqueueing a task per tenant."""
-        fn = self.task_function(task)
-        if fn is None:
-            return False
-        return fn.spawns or bool(self.tenant_loops(task))
+        """Spawns per-tenant tasks: calls a spawner, loops over tenants enqueueing a task
+        per tenant, or fans out over per-tenant rows passing each one's tenant_id — in
+        its own body or in a project function it calls."""
+        return self._spawns(self.task_ref(task), 0)
 
-    def tenant_loops(self, task: "TaskDef") -> list:
+    def _spawns(self, ref: tuple, depth: int) -> bool:
+        if ref in self._spawning:
+            return self._spawning[ref]
+        self._spawning[ref] = False
+        fn = self.facts_of(ref)
+        result = False
+        if fn is not None:
+            result = fn.spawns or any(
+                loop.fans_out or (loop.enqueues and self._iterates_tenants(ref[0], fn, loop)) for loop in fn.loops)
+            if not result and depth < 3:
+                result = any(self._spawns(target, depth + 1)
+                             for target in (self.callee_function(ref[0], fn, c) for c in sorted(fn.calls))
+                             if target is not None and target != ref)
+        self._spawning[ref] = result
+        return result
+
+    def tenant_loops(self, task: "TaskDef") -> list[tuple]:
+        """(module, loop) for every loop over tenants that enqueues, in the task and in
+        the project functions it calls (TEN007 reports them where they are)."""
+        found: list[tuple] = []
+        seen: set = set()
+
+        def walk(ref: tuple, depth: int) -> None:
+            if ref in seen or depth > 3:
+                return
+            seen.add(ref)
+            fn = self.facts_of(ref)
+            if fn is None:
+                return
+            found.extend((ref[0], loop) for loop in fn.loops
+                         if loop.enqueues and self._iterates_tenants(ref[0], fn, loop))
+            for callee in sorted(fn.calls):
+                target = self.callee_function(ref[0], fn, callee)
+                if target is not None:
+                    walk(target, depth + 1)
+
+        walk(self.task_ref(task), 0)
+        return found
+
+    def sweeps_tenants(self, task: "TaskDef") -> bool:
+        """Loops over tenants and restores each tenant's context inside the loop: the
+        task handles tenancy itself."""
         fn = self.task_function(task)
-        if fn is None:
-            return []
-        return [loop for loop in fn.loops if loop.enqueues and self._iterates_tenants(task.module, fn, loop)]
+        return fn is not None and any(loop.restores and self._iterates_tenants(task.module, fn, loop)
+                                      for loop in fn.loops)
 
     def _iterates_tenants(self, module: str, fn: FunctionFacts, loop) -> bool:
+        """The loop iterates tenants: `Tenant.objects...`, a name bound to it, or
+        `get_tenant_model().objects...`."""
         for ref in loop.iter_refs:
-            if ref[-1] == "get_tenant_model" or "get_tenant_model" in ref:
+            if "get_tenant_model" in ref:
                 return True
             for cut in range(1, len(ref)):
                 if ref[cut] in MANAGER_ATTRIBUTES or ref[cut] in ("filter", "all", "iterator"):
@@ -214,22 +287,44 @@ class Tenancy:
         return False
 
     def task_use(self, task: "TaskDef") -> TenantUse | None:
-        """Why a task is tenant-scoped, or None (global tasks and wrappers are not)."""
+        """Why a task is tenant-scoped, or None (global tasks, wrappers and sweeps that
+        restore each tenant's context themselves are not)."""
         if self._listed(task, self.settings.global_tasks):
             return None
         if self._listed(task, self.settings.tenant_tasks):
             return TenantUse("listed in tenant-tasks")
-        if task.kind == "class" or self.is_wrapper(task):
+        if self.task_function(task) is None or self.is_wrapper(task) or self.sweeps_tenants(task):
             return None
-        return self.function_use(task.module, task.function)
+        return self.function_use(self.task_ref(task))
 
-    def exempt_by_base(self, task: "TaskDef") -> bool:
-        """A task whose base (or app's default task class) is in `tenant-task-bases`
-        gets tenant_id from message headers and its context from the base class."""
+    def context_provided(self, task: "TaskDef") -> bool:
+        """Something else hands the task its tenant: a base in `tenant-task-bases` (or
+        the app's default task class is one: tenant_id travels in message headers), or
+        a decorator that restores the context (named in `restore-functions` /
+        `context-managers`, or a project decorator that calls one)."""
         base = task.options.get("base")
         if base is not None and base[0] == "r" and self._tenant_aware_class(self.index.resolve(task.module, base[1])):
             return True
+        fn = self.task_function(task)
+        if fn is not None and any(self._restoring_decorator(task.module, fn, d.dotted) for d in fn.decorators):
+            return True
         return self._app_default_is_tenant_aware()
+
+    def _restoring_decorator(self, module: str, fn: FunctionFacts, dotted: tuple | None) -> bool:
+        if dotted is None:
+            return False
+        qualified = self.resolve(module, fn, dotted)
+        if self._names_match(qualified, self.settings.restore_functions + self.settings.context_managers):
+            return True
+        target = self.callee_function(module, fn, dotted)
+        decorator = self.facts_of(target) if target is not None else None
+        return decorator is not None and self._restores_anywhere(target[0], decorator)
+
+    def _restores_anywhere(self, module: str, fn: FunctionFacts) -> bool:
+        if any(self._names_match(self.resolve(module, fn, r[0]), self.settings.restore_functions)
+               for r in fn.restores):
+            return True
+        return any(self._names_match(self.resolve(module, fn, c), self.settings.context_managers) for c in fn.calls)
 
     def _tenant_aware_class(self, qualified: tuple, depth: int = 0) -> bool:
         if self._names_match(qualified, self.settings.tenant_task_bases):
@@ -269,19 +364,29 @@ class Tenancy:
 
     def restores_first(self, task: "TaskDef") -> bool:
         """The first statement (after a docstring) restores tenant context: a restore
-        call, or a `with <context manager>(...)` wrapping the rest of the body."""
+        call, a `with <context manager>(...)` wrapping the rest of the body, or a call
+        (or `return` of one) handing `tenant_id` to a project function that does."""
         fn = self.task_function(task)
-        if fn is None:
-            return False
+        return fn is not None and self._restores_first(self.task_ref(task), fn, 0)
+
+    def _restores_first(self, ref: tuple, fn: FunctionFacts, depth: int) -> bool:
+        module = ref[0]
         first = fn.first
         if first[0] == "call":
-            return self._names_match(self.resolve(task.module, fn, first[1]), self.settings.restore_functions)
+            if self._names_match(self.resolve(module, fn, first[1]), self.settings.restore_functions):
+                return True
+            passes = ("r", ("tenant_id",)) in first[2] or any(v == ("r", ("tenant_id",)) for _, v in first[3])
+            target = self.callee_function(module, fn, first[1]) if passes and depth < 3 else None
+            callee = self.facts_of(target) if target is not None else None
+            return callee is not None and self._restores_first(target, callee, depth + 1)
         if first[0] == "with":
-            return first[6] and self._names_match(self.resolve(task.module, fn, first[1]),
-                                                   self.settings.context_managers)
+            return first[6] and self._names_match(self.resolve(module, fn, first[1]), self.settings.context_managers)
         return False
 
     def restore_calls(self, task: "TaskDef") -> list[tuple]:
+        """(callee, argument value, call span, argument span) of the task body's restore
+        calls and of a leading `with <context manager>(...)`, except those inside a loop
+        over tenants that restore the loop's tenant (a sweep)."""
         fn = self.task_function(task)
         if fn is None:
             return []
@@ -291,7 +396,8 @@ class Tenancy:
         if first[0] == "with" and self._names_match(self.resolve(task.module, fn, first[1]),
                                                      self.settings.context_managers) and first[2]:
             calls.append((first[1], first[2][0], first[4], first[5]))
-        return calls
+        targets = {loop.target for loop in fn.loops if loop.target}
+        return [c for c in calls if not any(r[0] in targets for r in refs_of(c[1]))]
 
     # ------------------------------------------------------------------ enqueue sites
     def enqueue_sites(self) -> Iterator[tuple[SourceFile, FileFacts, EnqueueFacts, "TaskDef"]]:
@@ -317,8 +423,9 @@ class Tenancy:
 
     def enqueue_target(self, facts: FileFacts, site: EnqueueFacts) -> "TaskDef | None":
         fn = None
-        if site.function is not None and "." not in site.function:
-            fn = self.function(facts.module, site.function)
+        if site.function is not None:
+            owner, _, name = site.function.rpartition(".")
+            fn = self.function(facts.module, name, owner or None)
         qualified = self.resolve(facts.module, fn, site.receiver)
         found = self.index.split_definition(qualified)
         if found is None or len(found[1]) != 1:

@@ -181,3 +181,248 @@ def test_enqueue_sites_in_files_without_task_code_are_found(tmp_path):
                         "    t.signature((), {'tenant_id': '1'})\n",
     })
     assert codes_at(findings(root)) == {("web/views.py", 4, "TEN005"), ("web/views.py", 5, "TEN005")}
+
+
+# Cases found by running the rules on real multi-tenant code bases (rewritten, not copied).
+TENANT_MODELS = {
+    "core/models.py": MODELS + "\nclass Order(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n"
+                               "\nclass BackupConfig(models.Model):\n    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE)\n"
+                               "    enabled = models.BooleanField()\n",
+}
+
+
+def project_with(tmp_path, files, config=None):
+    all_files = dict(TENANT_MODELS)
+    all_files.update(files)
+    return write_project(tmp_path, all_files, config)
+
+
+def test_decorator_that_restores_context(tmp_path):
+    root = project_with(tmp_path, {
+        "scans/decorators.py": """
+            from functools import wraps
+            from celerylint_runtime import restore_tenant_context
+
+            def with_tenant(func):
+                @wraps(func)
+                def wrapper(*args, **kwargs):
+                    restore_tenant_context(kwargs.pop("tenant_id"))
+                    return func(*args, **kwargs)
+                return wrapper
+        """,
+        "scans/tasks.py": """
+            from celery import shared_task
+            from core.models import Order
+            from scans.decorators import with_tenant
+
+            @shared_task
+            @with_tenant
+            def check(order_id):
+                return Order.objects.get(pk=order_id)
+
+            @shared_task
+            @rls_scope
+            def configured(order_id):
+                return Order.objects.get(pk=order_id)
+        """,
+    }, config='context-managers = ["tenant_context", "rls_scope"]\n')
+    assert findings(root) == []
+
+
+def test_wrapper_one_call_deep_and_fan_out_over_per_tenant_rows(tmp_path):
+    root = project_with(tmp_path, {
+        "backup/scheduler.py": """
+            from core.models import Tenant
+
+            def fan_out():
+                from backup.tasks import make_backup
+                for tenant in Tenant.objects.all():
+                    make_backup.delay(tenant_id=str(tenant.id))
+        """,
+        "backup/tasks.py": """
+            from celery import shared_task
+            from celerylint_runtime import restore_tenant_context
+            from backup.scheduler import fan_out
+            from core.models import BackupConfig, Order
+
+            @shared_task
+            def make_backup(*, tenant_id=None):
+                restore_tenant_context(tenant_id)
+                Order.objects.all()
+
+            @shared_task
+            def backup_all_via_helper():
+                fan_out()
+
+            @shared_task
+            def backup_all_by_config():
+                for config in BackupConfig.objects.filter(enabled=True):
+                    make_backup.delay(tenant_id=str(config.tenant_id))
+        """,
+        "proj/settings.py": 'CELERY_BEAT_SCHEDULE = {"c": {"task": "backup.tasks.backup_all_by_config", "schedule": 60}}\n',
+    })
+    # The helper's loop over tenants is the wrapper's loop: TEN007 where it is.
+    assert codes_at(findings(root)) == {("backup/scheduler.py", 6, "TEN007")}
+
+
+def test_sweep_restoring_each_tenant_is_not_tenant_scoped(tmp_path):
+    root = project_with(tmp_path, {
+        "ops/tasks.py": """
+            from celery import shared_task
+            from celerylint_runtime import restore_tenant_context, tenant_context
+            from core.models import Order, Tenant
+
+            @shared_task
+            def purge_all():
+                for tenant in Tenant.objects.all():
+                    with tenant_context(str(tenant.id)):
+                        Order.objects.filter(total=0).delete()
+
+            @shared_task
+            def purge_all_restoring():
+                for tenant in Tenant.objects.all():
+                    restore_tenant_context(str(tenant.id))
+                    Order.objects.filter(total=0).delete()
+        """,
+    })
+    assert findings(root) == []
+
+
+def test_delegating_the_restore_to_a_callee(tmp_path):
+    root = project_with(tmp_path, {
+        "ops/jobs.py": """
+            from celerylint_runtime import tenant_context
+            from core.models import Order
+
+            def purge(order_id, tenant_id):
+                with tenant_context(tenant_id):
+                    Order.objects.filter(pk=order_id).delete()
+
+            def leaky(order_id, tenant_id):
+                return Order.objects.filter(pk=order_id).delete()
+        """,
+        "ops/tasks.py": """
+            from celery import shared_task
+            from ops.jobs import leaky, purge
+
+            @shared_task
+            def purge_task(order_id, *, tenant_id=None):
+                return purge(order_id, tenant_id=tenant_id)
+
+            @shared_task
+            def leaky_task(order_id, *, tenant_id=None):
+                return leaky(order_id, tenant_id)
+        """,
+    })
+    assert codes_at(findings(root)) == {("ops/tasks.py", 10, "TEN003")}
+
+
+def test_enqueue_in_a_method_with_a_local_import(tmp_path):
+    root = project_with(tmp_path, {
+        "exports/tasks.py": """
+            from celery import shared_task
+            from celerylint_runtime import restore_tenant_context
+            from core.models import Order
+
+            @shared_task
+            def run_export(export_id, *, tenant_id=None):
+                restore_tenant_context(tenant_id)
+                Order.objects.all()
+        """,
+        "exports/schema.py": """
+            class StartExport:
+                @classmethod
+                def mutate(cls, root, info, export_id):
+                    from .tasks import run_export
+                    run_export.delay(export_id=export_id)
+        """,
+    })
+    assert codes_at(findings(root)) == {("exports/schema.py", 6, "TEN005")}
+
+
+def test_class_based_tasks_are_checked_through_run(tmp_path):
+    root = project_with(tmp_path, {
+        "shop/tasks.py": """
+            from celery import Task
+            from proj.celery import app
+            from core.models import Order
+
+            class PurgeOrders(Task):  # reported at the class: it is the task
+                name = "shop.purge_orders"
+
+                def run(self):
+                    Order.objects.filter(total=0).delete()
+
+            app.register_task(PurgeOrders())
+        """,
+        "proj/celery.py": """
+            from celery import Celery
+
+            app = Celery("proj")
+            app.conf.beat_schedule = {"purge": {"task": "shop.purge_orders", "schedule": 3600}}  # BEAT006
+        """,
+    })
+    assert codes_at(findings(root)) == {("shop/tasks.py", 6, "TEN001"), ("shop/tasks.py", 6, "TEN003"),
+                                        ("proj/celery.py", 5, "BEAT006")}
+
+
+def test_backend_several_levels_down_in_a_monorepo(tmp_path):
+    root = project_with(tmp_path, {
+        "packages/backend/manage.py": "",
+        "packages/backend/common/models.py": "from django.db import models\n\nclass Owned(models.Model):\n"
+                                             "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n"
+                                             "    class Meta:\n        abstract = True\n",
+        "packages/backend/shop/models.py": "from common.models import Owned\n\nclass Order(Owned):\n    pass\n",
+        "packages/backend/shop/tasks.py": "from celery import shared_task\nfrom shop.models import Order\n\n"
+                                          "@shared_task\ndef recalc(order_id):\n    Order.objects.filter(pk=order_id).update(total=0)\n",
+    })
+    assert {(p, code) for p, _, code in codes_at(findings(root))} == {
+        ("packages/backend/shop/tasks.py", "TEN001"), ("packages/backend/shop/tasks.py", "TEN003")}
+
+
+def test_aliased_shared_task(tmp_path):
+    root = project_with(tmp_path, {
+        "core/celery.py": "from celery import shared_task\n\napp_task = shared_task\n",
+        "dcim/tasks.py": "from core.celery import app_task\nfrom core.models import Order\n\n"
+                         "@app_task\ndef refresh():\n    Order.objects.update(total=1)\n",
+    })
+    assert {code for *_, code, _ in findings(root)} == {"TEN001", "TEN003"}
+
+
+def test_method_calls_on_project_classes_are_followed(tmp_path):
+    root = project_with(tmp_path, {
+        "rbac/parity.py": """
+            from core.models import Order
+
+            class ParityChecker:
+                def run(self):
+                    return self.count()
+
+                def count(self):
+                    return Order.objects.count()
+
+                @classmethod
+                def quick(cls):
+                    return Order.objects.exists()
+
+            def run_checks():
+                return ParityChecker().run()
+        """,
+        "rbac/tasks.py": """
+            from celery import shared_task
+            from rbac.parity import ParityChecker, run_checks
+
+            @shared_task
+            def parity_checks():
+                return run_checks()
+
+            @shared_task
+            def quick_check():
+                return ParityChecker.quick()
+        """,
+    })
+    assert codes_at(findings(root)) == {("rbac/tasks.py", 6, "TEN001"), ("rbac/tasks.py", 6, "TEN003"),
+                                        ("rbac/tasks.py", 10, "TEN001"), ("rbac/tasks.py", 10, "TEN003")}
+    messages = [m for *_, m in findings(root)]
+    assert any("via rbac.parity.run_checks -> rbac.parity.ParityChecker.run -> rbac.parity.ParityChecker.count" in m
+               for m in messages)

@@ -82,7 +82,7 @@ class TenantContextNotRestored(Rule):
             if tenancy.task_function(task) is None or tenancy.restores_first(task):
                 continue
             use = tenancy.task_use(task)
-            if use is None or tenancy.exempt_by_base(task):
+            if use is None or tenancy.context_provided(task):
                 continue
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "

@@ -74,7 +74,7 @@ class TenantIdParameterMissing(Rule):
             if fn is None or any(p.name == "tenant_id" for p in fn.params):
                 continue
             use = tenancy.task_use(task)
-            if use is None or tenancy.exempt_by_base(task):
+            if use is None or tenancy.context_provided(task):
                 continue
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but has no tenant_id "

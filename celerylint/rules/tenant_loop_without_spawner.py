@@ -71,9 +71,14 @@ class TenantLoopWithoutSpawner(Rule):
 
     def check(self, index):
         tenancy = index.tenancy
+        reported = set()
         for task in index.all_tasks():
-            facts = index.parsed_facts(task.rel)
-            for loop in tenancy.tenant_loops(task):
-                yield self.report(task.rel, facts.spans[loop.span],
+            for module, loop in tenancy.tenant_loops(task):
+                source = index.by_module[module]
+                if (source.rel, loop.span) in reported:
+                    continue
+                reported.add((source.rel, loop.span))
+                facts = index.parsed_facts(source.rel)
+                yield self.report(source.rel, facts.spans[loop.span],
                                   f"wrapper task {task.function} enqueues one task per tenant in a loop; use "
                                   "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them")
