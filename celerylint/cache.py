@@ -12,8 +12,12 @@ import tempfile
 from typing import Any
 
 CACHE_DIR = ".celerylint_cache"
-SKIPPED = "skipped"  # the prefilter found nothing to parse in this content
-SKIPPED_ENQUEUES = "skipped-enqueues"  # ... but it enqueues tasks: the tenant rules may load it
+# What the prefilter decided for a content: parse it, skip it, or skip it but remember
+# that it enqueues tasks (the tenant rules may load it). An entry's payload is
+# (decision, facts or None): skipped files get facts once the index loads them.
+PARSE = "parse"
+SKIPPED = "skipped"
+SKIPPED_ENQUEUES = "skipped-enqueues"
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
 
@@ -36,7 +40,7 @@ class FactsCache:
         self.dir = os.path.join(root, CACHE_DIR)
         self.path = os.path.join(self.dir, f"facts-{key}.pickle")
         self.enabled = enabled
-        # rel -> (mtime_ns, size, inode, digest, facts or SKIPPED)
+        # rel -> (mtime_ns, size, inode, digest, (decision, facts or None))
         self.entries: dict[str, tuple] = {}
         self.dirty = False
         self.hits = 0
@@ -53,7 +57,7 @@ class FactsCache:
             self.entries = entries
 
     def by_stat(self, rel: str, st: os.stat_result) -> Any:
-        """The cached facts (or SKIPPED) when the file's stat is unchanged, else None."""
+        """The cached payload when the file's stat is unchanged, else None."""
         entry = self.entries.get(rel)
         if entry is not None and entry[0] == st.st_mtime_ns and entry[1] == st.st_size and entry[2] == st.st_ino:
             self.hits += 1

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from celerylint import __version__
-from celerylint.cache import SKIPPED, SKIPPED_ENQUEUES, FactsCache, digest, facts_format
+from celerylint.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, FactsCache, digest, facts_format
 from celerylint.config import Settings
 from celerylint.diagnostics import Diagnostic
 from celerylint.discover import SourceFile, discover, explicit_file, matches_any
@@ -59,8 +59,12 @@ class _Run:
         self.cache = FactsCache(root, f"{__version__}-{facts_format()}-{settings.fingerprint()}", enabled=use_cache)
         self.jobs = jobs
         self.pool: ParsePool | None = None
-        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0}
+        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
+        self.entries: dict[str, tuple] = {}  # rel -> (stat, content digest, prefilter kind)
+        self.loadable: dict[str, FileFacts] = {}  # skipped files whose facts an earlier run cached
+        self.tenancy_files: set[str] = set()  # files that mention tenancy at all
+        self.tenancy_needles = tenancy_needles(settings)
         self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
 
     def get_pool(self) -> ParsePool:
@@ -71,9 +75,10 @@ class _Run:
         return self.pool
 
     def load(self, files: list[SourceFile]) -> dict[str, FileFacts | None]:
+        """Facts of the files the prefilter selects (from the cache or parsed now); the
+        others are None until the index asks for them (see parse_now)."""
         facts: dict[str, FileFacts | None] = {}
         todo = []
-        pending: dict[str, tuple] = {}
         for source in files:
             try:
                 st = os.stat(source.path)
@@ -81,8 +86,10 @@ class _Run:
                 facts[source.rel] = syntax_error_facts(source.module, _is_package(source),
                                                        f"could not read file: {exc.strerror or exc}")
                 continue
-            cached = self.cache.by_stat(source.rel, st)
-            if cached is None:
+            entry = self.cache.by_stat(source.rel, st)
+            if entry is not None:
+                self.entries[source.rel] = (st, self.cache.entries[source.rel][3], entry[0], entry[2])
+            else:
                 try:
                     with open(source.path, "rb") as fh:
                         data = fh.read()
@@ -91,53 +98,72 @@ class _Run:
                                                            f"could not read file: {exc.strerror or exc}")
                     continue
                 content = digest(data)
-                cached = self.cache.by_digest(source.rel, st, content)
+                entry = self.cache.by_digest(source.rel, st, content)
+                if entry is None:
+                    kind = PARSE if needs_parse(data, self.needles) else SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
+                    entry = (kind, None, any(n in data for n in self.tenancy_needles))
+                    self.entries[source.rel] = (st, content, kind, entry[2])
+                    self.cache.store(source.rel, st, content, entry)
+                else:
+                    self.entries[source.rel] = (st, content, entry[0], entry[2])
+            kind, cached, mentions_tenancy = entry
+            if mentions_tenancy:
+                self.tenancy_files.add(source.rel)
+            if kind == PARSE:
                 if cached is None:
-                    if needs_parse(data, self.needles):
-                        todo.append((source.rel, source.path, source.module, _is_package(source), len(data)))
-                        pending[source.rel] = (st, content)
-                        continue
-                    cached = SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
-                    self.cache.store(source.rel, st, content, cached)
-            if cached == SKIPPED or cached == SKIPPED_ENQUEUES:
+                    todo.append((source.rel, source.path, source.module, _is_package(source), st.st_size))
+                else:
+                    self.stats["cached"] += 1
+                facts[source.rel] = cached
+            else:
                 self.stats["skipped"] += 1
                 facts[source.rel] = None
-                if cached == SKIPPED_ENQUEUES:
+                if cached is not None:
+                    self.loadable[source.rel] = cached
+                if kind == SKIPPED_ENQUEUES:
                     self.enqueuing.add(source.rel)
-            else:
-                self.stats["cached"] += 1
-                facts[source.rel] = cached
         if todo:
             parsed = self.get_pool().parse(todo)
             self.stats["parsed"] += len(parsed)
             for rel, result in parsed.items():
-                st, content = pending[rel]
                 facts[rel] = result
-                if not _transient(result):
-                    self.cache.store(rel, st, content, result)
+                self._remember(rel, result)
         self.cache.forget_missing({f.rel for f in files})
         return facts
 
     def parse_now(self, sources: list[SourceFile]) -> dict[str, FileFacts]:
-        jobs, stats = [], {}
-        for source in sources:
-            try:
-                st = os.stat(source.path)
-                with open(source.path, "rb") as fh:
-                    stats[source.rel] = (st, digest(fh.read()))
-            except OSError:
-                continue
-            jobs.append((source.rel, source.path, source.module, _is_package(source), st.st_size))
-        results = self.get_pool().parse(jobs) if jobs else {}
-        self.stats["demand"] += len(results)
-        for rel, facts in results.items():
-            if not _transient(facts):
-                self.cache.store(rel, *stats[rel], facts)
+        """Facts of files the prefilter skipped, for the index: from the cache when an
+        earlier run loaded them, else parsed now (in parallel)."""
+        results = {s.rel: self.loadable.pop(s.rel) for s in sources if s.rel in self.loadable}
+        self.stats["loaded"] += len(results)
+        jobs = [(s.rel, s.path, s.module, _is_package(s), os.path.getsize(s.path))
+                for s in sources if s.rel not in results and s.rel in self.entries]
+        parsed = self.get_pool().parse(jobs) if jobs else {}
+        self.stats["demand"] += len(parsed)
+        for rel, facts in parsed.items():
+            self._remember(rel, facts)
+        results.update(parsed)
         return results
+
+    def _remember(self, rel: str, facts: FileFacts) -> None:
+        if not _transient(facts) and rel in self.entries:
+            st, content, kind, mentions_tenancy = self.entries[rel]
+            self.cache.store(rel, st, content, (kind, facts, mentions_tenancy))
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+
+
+def tenancy_needles(settings: Settings) -> tuple[bytes, ...]:
+    """Bytes without which no file can contribute to a tenant rule: tenant fields,
+    `tenant_id`, the default base/manager/restore names all contain "tenant"; the
+    configured names are added."""
+    names = {b"tenant", b"Tenant"}
+    for key in ("tenant_models", "tenant_model_bases", "tenant_managers", "tenant_tasks", "restore_functions",
+                "context_managers", "spawner_functions", "tenant_task_bases"):
+        names.update(n.rsplit(".", 1)[-1].encode() for n in getattr(settings, key))
+    return tuple(sorted(names))
 
 
 def _is_package(source: SourceFile) -> bool:
@@ -186,7 +212,9 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
                                settings.ignore + tuple(ignore))
         index.parse_files_mentioning(index.factory_needles())
-        if any(code.startswith("TEN") or code == "BEAT006" for code in codes):
+        index.tenancy_files = run.tenancy_files
+        index.tenancy_possible = bool(run.tenancy_files)
+        if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and index.tenancy.models_exist():
             index.prefetch_imports()
         scoped = {f.rel: f for f in files if in_scope(f)}
         diagnostics: list[Diagnostic] = []
@@ -208,7 +236,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"configuration: {settings.source or 'defaults'}",
         f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
-        f"parsed on demand {run.stats['demand']}",
+        f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
     ] + sorted(set(index.notes))
     return CheckResult(sorted(set(diagnostics)), len(scoped), root, index, notes, warnings,
                        time.perf_counter() - started)

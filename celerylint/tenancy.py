@@ -50,6 +50,7 @@ class Tenancy:
         self._deferred_done = False
         self._default_aware: bool | None = None
         self._spawning: dict[tuple, bool] = {}
+        self._models_exist: bool | None = None
 
     # ------------------------------------------------------------------ helpers
     def _names_match(self, qualified: tuple, names: tuple[str, ...]) -> bool:
@@ -112,6 +113,26 @@ class Tenancy:
         return f"{module}.{owner}.{name}" if owner else f"{module}.{name}"
 
     # ------------------------------------------------------------------ models
+    def models_exist(self) -> bool:
+        """Whether any tenant-scoped model (or `tenant-models` / `tenant-tasks` entry)
+        exists. Only the files that mention tenancy at all can define one, so only those
+        are loaded to find out; without any, tasks cannot be tenant-scoped and the
+        expensive part of the analysis is skipped."""
+        if self._models_exist is None:
+            if not self.index.tenancy_possible:
+                self._models_exist = False
+            elif self.settings.tenant_models or self.settings.tenant_tasks or self.index.tenancy_files is None:
+                self._models_exist = True
+            else:
+                index = self.index
+                index.load([s for s in index.files if s.rel in index.tenancy_files])
+                self._models_exist = any(
+                    self.model_reason(tuple(facts.module.split(".")) + (cls.name,)) is not None
+                    for source, facts in list(index.parsed()) if source.rel in index.tenancy_files
+                    for cls in facts.classes if not cls.nested)
+        return self._models_exist
+
+
     def is_tenant_model_name(self, qualified: tuple) -> bool:
         """The tenant model itself (`tenant-model`, default "Tenant")."""
         return self._names_match(qualified, (self.tenant_model,))
@@ -224,7 +245,7 @@ class Tenancy:
         """Spawns per-tenant tasks: calls a spawner, loops over tenants enqueueing a task
         per tenant, or fans out over per-tenant rows passing each one's tenant_id — in
         its own body or in a project function it calls."""
-        return self._spawns(self.task_ref(task), 0)
+        return self.index.tenancy_possible and self._spawns(self.task_ref(task), 0)
 
     def _spawns(self, ref: tuple, depth: int) -> bool:
         if ref in self._spawning:
@@ -247,6 +268,8 @@ class Tenancy:
         the project functions it calls (TEN007 reports them where they are)."""
         found: list[tuple] = []
         seen: set = set()
+        if not self.index.tenancy_possible:
+            return found
 
         def walk(ref: tuple, depth: int) -> None:
             if ref in seen or depth > 3:
@@ -289,7 +312,7 @@ class Tenancy:
     def task_use(self, task: "TaskDef") -> TenantUse | None:
         """Why a task is tenant-scoped, or None (global tasks, wrappers and sweeps that
         restore each tenant's context themselves are not)."""
-        if self._listed(task, self.settings.global_tasks):
+        if not self.models_exist() or self._listed(task, self.settings.global_tasks):
             return None
         if self._listed(task, self.settings.tenant_tasks):
             return TenantUse("listed in tenant-tasks")
@@ -404,6 +427,8 @@ class Tenancy:
         """Every enqueue site whose receiver resolves to a task, across the project.
         Files that only enqueue are parsed here, on demand: those that mention
         `tenant_id` or a tenant-scoped task's function name."""
+        if not self.index.tenancy_possible:
+            return
         self._parse_deferred()
         for source, facts in list(self.index.parsed()):
             for site in facts.enqueues:

@@ -95,3 +95,33 @@ def test_read_only_project_still_checks(tmp_path):
     result, found = run(root)
     assert found == [("proj/settings.py", 1, "BEAT001")]
     assert any("could not write the cache" in w for w in result.warnings)
+
+
+def test_skipped_files_loaded_on_demand_are_reused_not_reparsed(tmp_path):
+    # models.py is skipped by the prefilter and loaded by the tenant rules; a warm run
+    # takes it from the cache but still treats it as loaded on demand (the same files
+    # are looked at in cold and warm runs, so the findings cannot differ).
+    root = write_project(tmp_path / "p", {
+        "shop/models.py": "from django.db import models\n\nclass Order(models.Model):\n"
+                          "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n",
+        "shop/helpers.py": "from shop.models import Order\n\ndef total():\n    return Order.objects.count()\n",
+        "shop/tasks.py": "from celery import shared_task\nfrom shop.helpers import total\n\n"
+                         "@shared_task\ndef report():\n    return total()\n",
+    })
+    runs = [run(root) for _ in range(3)]
+    assert [parsed_count(r) for r, _ in runs] == [1, 0, 0]
+    assert all(found == runs[0][1] == [("shop/tasks.py", 5, "TEN001"), ("shop/tasks.py", 5, "TEN003")]
+               for _, found in runs)
+    notes = [next(n for n in r.notes if n.startswith("files:")) for r, _ in runs]
+    assert "loaded on demand 2 (2 parsed)" in notes[0]
+    assert "loaded on demand 2 (0 parsed)" in notes[1] and "loaded on demand 2 (0 parsed)" in notes[2]
+
+
+def test_projects_that_never_mention_tenancy_skip_the_tenant_analysis(tmp_path):
+    root = write_project(tmp_path / "p", {
+        "shop/models.py": "from django.db import models\n\nclass Order(models.Model):\n    total = models.IntegerField()\n",
+        "shop/tasks.py": "from celery import shared_task\nfrom shop.models import Order\n\n"
+                         "@shared_task\ndef report():\n    return Order.objects.count()\n",
+    })
+    result, found = run(root)
+    assert found == [] and "loaded on demand 0" in next(n for n in result.notes if n.startswith("files:"))

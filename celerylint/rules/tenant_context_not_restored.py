@@ -79,10 +79,8 @@ class TenantContextNotRestored(Rule):
     def check(self, index):
         tenancy = index.tenancy
         for task in index.all_tasks():
-            if tenancy.task_function(task) is None or tenancy.restores_first(task):
-                continue
             use = tenancy.task_use(task)
-            if use is None or tenancy.context_provided(task):
+            if use is None or tenancy.restores_first(task) or tenancy.context_provided(task):
                 continue
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
