@@ -11,7 +11,7 @@ from celerylint.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, FactsCache, diges
 from celerylint.config import Settings
 from celerylint.diagnostics import Diagnostic
 from celerylint.discover import SourceFile, discover, explicit_file, matches_any
-from celerylint.facts import ExtractOptions, FileFacts, enqueues, needs_parse, syntax_error_facts
+from celerylint.facts import ExtractOptions, FileFacts, enqueues, needs_parse, syntax_error_facts, tenancy_pattern
 from celerylint.index import ProjectIndex
 from celerylint.pool import ParsePool
 from celerylint.rules import all_rules, selected_codes
@@ -63,8 +63,9 @@ class _Run:
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
         self.entries: dict[str, tuple] = {}  # rel -> (stat, content digest, prefilter kind)
         self.loadable: dict[str, FileFacts] = {}  # skipped files whose facts an earlier run cached
-        self.tenancy_files: set[str] = set()  # files that mention tenancy at all
-        self.tenancy_needles = tenancy_needles(settings)
+        self.tenancy_files: set[str] = set()  # files that may define tenant-scoped models
+        self.tenancy = tenancy_pattern(tuple(n.rsplit(".", 1)[-1] for n in settings.tenant_model_bases
+                                             + settings.tenant_managers + settings.tenant_models))
         self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
 
     def get_pool(self) -> ParsePool:
@@ -101,13 +102,13 @@ class _Run:
                 entry = self.cache.by_digest(source.rel, st, content)
                 if entry is None:
                     kind = PARSE if needs_parse(data, self.needles) else SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
-                    entry = (kind, None, any(n in data for n in self.tenancy_needles))
+                    entry = (kind, None, bool(self.tenancy.search(data)))
                     self.entries[source.rel] = (st, content, kind, entry[2])
                     self.cache.store(source.rel, st, content, entry)
                 else:
                     self.entries[source.rel] = (st, content, entry[0], entry[2])
-            kind, cached, mentions_tenancy = entry
-            if mentions_tenancy:
+            kind, cached, defines_tenancy = entry
+            if defines_tenancy:
                 self.tenancy_files.add(source.rel)
             if kind == PARSE:
                 if cached is None:
@@ -147,23 +148,12 @@ class _Run:
 
     def _remember(self, rel: str, facts: FileFacts) -> None:
         if not _transient(facts) and rel in self.entries:
-            st, content, kind, mentions_tenancy = self.entries[rel]
-            self.cache.store(rel, st, content, (kind, facts, mentions_tenancy))
+            st, content, kind, defines_tenancy = self.entries[rel]
+            self.cache.store(rel, st, content, (kind, facts, defines_tenancy))
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
-
-
-def tenancy_needles(settings: Settings) -> tuple[bytes, ...]:
-    """Bytes without which no file can contribute to a tenant rule: tenant fields,
-    `tenant_id`, the default base/manager/restore names all contain "tenant"; the
-    configured names are added."""
-    names = {b"tenant", b"Tenant"}
-    for key in ("tenant_models", "tenant_model_bases", "tenant_managers", "tenant_tasks", "restore_functions",
-                "context_managers", "spawner_functions", "tenant_task_bases"):
-        names.update(n.rsplit(".", 1)[-1].encode() for n in getattr(settings, key))
-    return tuple(sorted(names))
 
 
 def _is_package(source: SourceFile) -> bool:
@@ -213,7 +203,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                                settings.ignore + tuple(ignore))
         index.parse_files_mentioning(index.factory_needles())
         index.tenancy_files = run.tenancy_files
-        index.tenancy_possible = bool(run.tenancy_files)
+        index.tenancy_possible = bool(run.tenancy_files or settings.tenant_models or settings.tenant_tasks)
         if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and index.tenancy.models_exist():
             index.prefetch_imports()
         scoped = {f.rel: f for f in files if in_scope(f)}

@@ -21,16 +21,15 @@ Value forms (all plain tuples, so they pickle small and fast):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 UNKNOWN = ("?",)
 
 Span = tuple  # (line, column, end_line, end_column): 1-based, end exclusive
 
 
-@dataclass(frozen=True)
-class DecoratorFacts:
+class DecoratorFacts(NamedTuple):
     dotted: tuple[str, ...] | None  # the decorator without its call: ("app", "task")
     called: bool
     args: tuple
@@ -39,16 +38,14 @@ class DecoratorFacts:
     name_span: int  # span of the `name=` value, or -1
 
 
-@dataclass(frozen=True)
-class ParamFacts:
+class ParamFacts(NamedTuple):
     name: str
     kind: str  # "posonly", "pos", "vararg", "kwonly" or "kwarg"
     default: tuple | None  # value of the default, None when there is none
     span: int
 
 
-@dataclass(frozen=True)
-class EnqueueFacts:
+class EnqueueFacts(NamedTuple):
     """`task.delay(...)`, `.apply_async(...)`, `.s(...)`, `.si(...)`, `.signature(...)`."""
 
     receiver: tuple  # dotted name of the task object
@@ -61,8 +58,7 @@ class EnqueueFacts:
     function: str | None  # the module-level function (or class) it is in, if any
 
 
-@dataclass(frozen=True)
-class LoopFacts:
+class LoopFacts(NamedTuple):
     """A `for` statement in a function body."""
 
     iter_refs: frozenset  # dotted names in the iterable (and in what a local iterable name was bound to)
@@ -74,8 +70,7 @@ class LoopFacts:
     restores: bool = False  # the body restores a tenant context (restore call or context manager)
 
 
-@dataclass(frozen=True)
-class FunctionFacts:
+class FunctionFacts(NamedTuple):
     name: str
     decorators: tuple[DecoratorFacts, ...]
     def_span: int  # the function's name
@@ -90,12 +85,11 @@ class FunctionFacts:
     loops: tuple = ()  # LoopFacts
     restores: tuple = ()  # (callee, first-argument value, call span, argument span) of restore calls
     spawns: bool = False  # calls a spawner function
-    imports: dict = field(default_factory=dict)  # imports inside the body: local name -> dotted target
+    imports: dict = {}  # imports inside the body: local name -> dotted target (never mutated)
     owner: str | None = None  # the class, for a method
 
 
-@dataclass(frozen=True)
-class ClassFacts:
+class ClassFacts(NamedTuple):
     name: str
     bases: tuple  # values of the base expressions
     attrs: tuple  # ((name, value, value_span), ...) class-level assignments
@@ -103,11 +97,10 @@ class ClassFacts:
     nested: bool
     branch: str = ""
     # method name -> value returned when the body is a single `return <expr>`, else UNKNOWN
-    methods: dict = field(default_factory=dict)
+    methods: dict = {}
 
 
-@dataclass(frozen=True)
-class PeriodicFacts:
+class PeriodicFacts(NamedTuple):
     """`<receiver>.add_periodic_task(schedule, sig, name=..., **options)`."""
 
     receiver: tuple[str, ...]  # dotted receiver, e.g. ("sender",) or ("app",)
@@ -124,8 +117,7 @@ class PeriodicFacts:
     span: int
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):
     """A module-level statement that configures an app or changes a schedule, in order.
 
     kind: "assign" (target = value), "setitem" (target[key] = value), "call"
@@ -142,15 +134,13 @@ class Op:
     scope: str  # "module", or "class:<Name>"
 
 
-@dataclass(frozen=True)
-class SyntaxFacts:
+class SyntaxFacts(NamedTuple):
     message: str
     line: int
     column: int
 
 
-@dataclass(frozen=True)
-class FileFacts:
+class FileFacts(NamedTuple):
     module: str
     is_package: bool
     imports: dict  # local name -> absolute dotted tuple (modules and module attributes)
@@ -163,8 +153,8 @@ class FileFacts:
     spans: tuple  # index -> Span
     noqa: dict  # line -> frozenset of codes, or None for a bare `# noqa`
     error: SyntaxFacts | None = None
-    handlers: tuple = field(default=())  # ((function name, app dotted), ...) on_after_configure handlers
-    enqueues: tuple = field(default=())  # EnqueueFacts, anywhere in the file
+    handlers: tuple = ()  # ((function name, app dotted), ...) on_after_configure handlers
+    enqueues: tuple = ()  # EnqueueFacts, anywhere in the file
 
 
 @dataclass(frozen=True)
@@ -198,6 +188,15 @@ _RELEVANT = re.compile(
 
 
 ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
+
+
+def tenancy_pattern(names: tuple[str, ...]) -> re.Pattern:
+    """What a file needs to define a tenant-scoped model: a `tenant`/`tenant_id` field
+    (`tenant = models.ForeignKey(...)`, `tenant_id: UUID = models.UUIDField(...)`) or
+    one of the configured tenant base, manager or model names."""
+    alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
+    alternatives += [rb"\b" + re.escape(n.encode()) + rb"\b" for n in names if n]
+    return re.compile(b"|".join(alternatives), re.MULTILINE)
 
 
 def enqueues(data: bytes) -> bool:
@@ -728,7 +727,9 @@ class _Extractor:
                 body.visit(node.body, ())
             self.functions.append(FunctionFacts(
                 name, decorators, self.span(node.name), nested, self.branch, frozenset(body.calls),
-                self.params(node.params), self.first_statement(node.body), frozenset(body.refs),
+                # Parameters matter for tasks only: decorated functions and Task.run methods.
+                self.params(node.params) if decorators or name == "run" else (),
+                self.first_statement(node.body), frozenset(body.refs),
                 tuple(body.loops), tuple(body.restores), body.spawns, body.imports, owner,
             ))
         if not nested:

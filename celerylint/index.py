@@ -134,9 +134,10 @@ class ProjectIndex:
         self.top_packages = {m.split(".")[0] for m in self.by_module}
         self.notes: list[str] = []  # --verbose remarks (unreadable schedules and the like)
         self.enqueuing = enqueuing or set()  # skipped files that may enqueue tasks
-        # False when no file mentions tenancy at all: no tenant rule can find anything.
+        # False when no file can define a tenant-scoped model (and none is configured): the
+        # tenant rules then have nothing to look for.
         self.tenancy_possible = True
-        self.tenancy_files: set[str] | None = None  # the files that mention tenancy (None: unknown)
+        self.tenancy_files: set[str] | None = None  # files that may define tenant-scoped models (None: unknown)
         # BEAT003: the same key twice in one dict literal: identity -> (later entry, first entry)
         self.duplicate_keys: dict[tuple, tuple[BeatEntry, BeatEntry]] = {}
         self._canonical: dict[tuple, tuple] = {}

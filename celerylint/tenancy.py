@@ -115,9 +115,9 @@ class Tenancy:
     # ------------------------------------------------------------------ models
     def models_exist(self) -> bool:
         """Whether any tenant-scoped model (or `tenant-models` / `tenant-tasks` entry)
-        exists. Only the files that mention tenancy at all can define one, so only those
-        are loaded to find out; without any, tasks cannot be tenant-scoped and the
-        expensive part of the analysis is skipped."""
+        exists. Only files with a tenant field or a configured tenant base/manager name
+        can define one, so only those are loaded to find out; without any, tasks cannot
+        be tenant-scoped and the expensive part of the analysis is skipped."""
         if self._models_exist is None:
             if not self.index.tenancy_possible:
                 self._models_exist = False
@@ -427,8 +427,6 @@ class Tenancy:
         """Every enqueue site whose receiver resolves to a task, across the project.
         Files that only enqueue are parsed here, on demand: those that mention
         `tenant_id` or a tenant-scoped task's function name."""
-        if not self.index.tenancy_possible:
-            return
         self._parse_deferred()
         for source, facts in list(self.index.parsed()):
             for site in facts.enqueues:

@@ -20,6 +20,9 @@ class TenantLoopWithoutSpawner(Rule):
 
     class Tenant(models.Model):
         is_active = models.BooleanField(default=True)
+
+    class Classifier(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
     # shop/tasks.py
     from celery import shared_task
     from shop.jobs import train
@@ -31,10 +34,13 @@ class TenantLoopWithoutSpawner(Rule):
             train.delay(tenant_id=str(tenant.id))
     # shop/jobs.py
     from celery import shared_task
+    from celerylint_runtime import restore_tenant_context
+    from tenants.models import Classifier
 
     @shared_task
     def train(*, tenant_id=None):
-        pass
+        restore_tenant_context(tenant_id)
+        Classifier.objects.all()
     ```
 
     ## Use instead
@@ -44,6 +50,9 @@ class TenantLoopWithoutSpawner(Rule):
 
     class Tenant(models.Model):
         is_active = models.BooleanField(default=True)
+
+    class Classifier(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
     # shop/tasks.py
     from celery import shared_task
     from celerylint_runtime import spawn_tenant_tasks_with_rate_limiting
@@ -59,10 +68,13 @@ class TenantLoopWithoutSpawner(Rule):
         )
     # shop/jobs.py
     from celery import shared_task
+    from celerylint_runtime import restore_tenant_context
+    from tenants.models import Classifier
 
     @shared_task
     def train(*, tenant_id=None):
-        pass
+        restore_tenant_context(tenant_id)
+        Classifier.objects.all()
     ```
     """
 

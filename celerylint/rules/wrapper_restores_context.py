@@ -26,10 +26,21 @@ class WrapperRestoresContext(Rule):
                                               task_name="train")
     # shop/jobs.py
     from celery import shared_task
+    from celerylint_runtime import restore_tenant_context
+    from tenants.models import Classifier
 
     @shared_task
     def train(*, tenant_id=None):
-        pass
+        restore_tenant_context(tenant_id)
+        Classifier.objects.all()
+    # tenants/models.py
+    from django.db import models
+
+    class Tenant(models.Model):
+        is_active = models.BooleanField(default=True)
+
+    class Classifier(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
     ```
 
     ## Use instead
@@ -46,10 +57,21 @@ class WrapperRestoresContext(Rule):
                                               task_name="train")
     # shop/jobs.py
     from celery import shared_task
+    from celerylint_runtime import restore_tenant_context
+    from tenants.models import Classifier
 
     @shared_task
     def train(*, tenant_id=None):
-        pass
+        restore_tenant_context(tenant_id)
+        Classifier.objects.all()
+    # tenants/models.py
+    from django.db import models
+
+    class Tenant(models.Model):
+        is_active = models.BooleanField(default=True)
+
+    class Classifier(models.Model):
+        tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
     ```
     """
 
