@@ -149,3 +149,22 @@ def test_gitignore_and_exclude_are_honoured(tmp_path):
     assert "proj/settings.py" in proc.stdout
     for ignored in ("generated/", "legacy/", "old_settings"):
         assert ignored not in proc.stdout
+
+
+def test_combined_gitignore_matcher_agrees_with_pathspec():
+    import pathspec
+
+    from celerylint.discover import _fast
+
+    lines = ["*.pyc", "build/", "/dist", "docs/**/*.py", "**/migrations/00*.py", "settings_local.py", "a?c.py",
+             "[ab]x.py", "deep/*/x/", "# comment", "", "trailing\\ "]
+    paths = ["x.pyc", "a/b.pyc", "build/", "build/x.py", "src/build/x.py", "dist", "dist/x.py", "src/dist/x.py",
+             "docs/a/b/c.py", "docs/c.py", "app/migrations/0001_initial.py", "app/migrations/x.py",
+             "settings_local.py", "a/settings_local.py", "abc.py", "ax.py", "bx.py", "cx.py", "deep/q/x/",
+             "deep/q/x/y.py", "trailing ", "ok.py"]
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
+    fast = _fast(spec)
+    assert fast is not spec  # no negation: the combined matcher is used
+    assert [fast.match_file(p) for p in paths] == [spec.match_file(p) for p in paths]
+    negated = pathspec.GitIgnoreSpec.from_lines(lines + ["!keep.pyc"])
+    assert _fast(negated) is negated  # negations keep pathspec's own ordered matching
