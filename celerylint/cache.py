@@ -42,6 +42,9 @@ class FactsCache:
         self.enabled = enabled
         # rel -> (mtime_ns, size, inode, digest, (decision, facts or None))
         self.entries: dict[str, tuple] = {}
+        # Results of byte searches over the skipped files (needles -> files that matched),
+        # valid while no skipped file changes; see `searches_valid`.
+        self.searches: dict[tuple, list] = {}
         self.dirty = False
         self.hits = 0
         if enabled:
@@ -50,11 +53,12 @@ class FactsCache:
     def _load(self) -> None:
         try:
             with open(self.path, "rb") as fh:
-                entries = pickle.load(fh)
+                entries, searches = pickle.load(fh)
         except Exception:  # missing, truncated, or written by another version
             return
-        if isinstance(entries, dict):
+        if isinstance(entries, dict) and isinstance(searches, dict):
             self.entries = entries
+            self.searches = searches
 
     def by_stat(self, rel: str, st: os.stat_result) -> Any:
         """The cached payload when the file's stat is unchanged, else None."""
@@ -72,6 +76,11 @@ class FactsCache:
             return entry[4]
         return None
 
+    def remember_search(self, key: tuple, found: list) -> None:
+        if self.enabled:
+            self.searches[key] = found
+            self.dirty = True
+
     def store(self, rel: str, st: os.stat_result, content_digest: bytes, facts: Any) -> None:
         if not self.enabled:
             return
@@ -83,6 +92,13 @@ class FactsCache:
         for rel in stale:
             del self.entries[rel]
         if stale:
+            self.dirty = True
+            self.searches.clear()
+
+    def forget_searches(self) -> None:
+        """A skipped file changed: earlier search results no longer hold."""
+        if self.searches:
+            self.searches.clear()
             self.dirty = True
 
     def save(self) -> str | None:
@@ -99,7 +115,7 @@ class FactsCache:
                     fh.write(_TAG)
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".facts-", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(self.entries, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.entries, self.searches), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
             for name in os.listdir(self.dir):
                 if name.startswith("facts-") and name.endswith(".pickle") and os.path.join(self.dir, name) != self.path:

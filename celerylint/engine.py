@@ -42,6 +42,18 @@ class _Loader:
         """rel -> facts, parsed in parallel."""
         return self.engine.parse_now(sources)
 
+    def search(self, sources: list[SourceFile], groups: tuple[tuple[bytes, ...], ...]) -> list[SourceFile]:
+        """The sources holding a needle of every group; remembered in the cache while no
+        skipped file changes, so warm runs with a lasting orphan do not re-read them."""
+        cache = self.engine.cache
+        key = (groups, digest("\n".join(s.rel for s in sources).encode()))
+        found = cache.searches.get(key)
+        if found is None:
+            found = [s.rel for s in sources if self.contains(s, groups)]
+            cache.remember_search(key, found)
+        wanted = set(found)
+        return [s for s in sources if s.rel in wanted]
+
     def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool:
         """Whether the file holds a needle of every group."""
         try:
@@ -102,6 +114,8 @@ class _Run:
                 entry = self.cache.by_digest(source.rel, st, content)
                 if entry is None:
                     kind = PARSE if needs_parse(data, self.needles) else SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
+                    if kind != PARSE:
+                        self.cache.forget_searches()
                     entry = (kind, None, bool(self.tenancy.search(data)))
                     self.entries[source.rel] = (st, content, kind, entry[2])
                     self.cache.store(source.rel, st, content, entry)

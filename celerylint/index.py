@@ -117,7 +117,7 @@ class Schedule:
 class Loader(Protocol):
     def facts(self, sources: list[SourceFile]) -> dict[str, FileFacts]: ...
 
-    def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool: ...
+    def search(self, sources: list[SourceFile], groups: tuple[tuple[bytes, ...], ...]) -> list[SourceFile]: ...
 
 
 class ProjectIndex:
@@ -148,6 +148,10 @@ class ProjectIndex:
         self._task_bases: set[tuple] | None = None
         self._factories: dict[tuple, bool] = {}
         self._tenancy = None
+        self._parsed: list | None = None
+        self._parsed_version = -1
+        self._version = 0  # bumped whenever files are loaded on demand
+        self._all_tasks: tuple | None = None
         self._naming: str | None = None
         self._schedules: list[Schedule] | None = None
         self._demand_searched: set[str] = set()
@@ -166,6 +170,7 @@ class ProjectIndex:
         self._demand_searched.update(s.rel for s in todo)
         for rel, facts in self.loader.facts(todo).items():
             self._facts[rel] = facts
+        self._version += 1
         if self._registry is not None:
             for source in todo:
                 if self._facts.get(source.rel) is not None:
@@ -193,10 +198,12 @@ class ProjectIndex:
         return self.facts_for(source) if source is not None else None
 
     def parsed(self) -> Iterator[tuple[SourceFile, FileFacts]]:
-        for source in self.files:
-            facts = self._facts.get(source.rel)
-            if facts is not None:
-                yield source, facts
+        """(source, facts) of every file parsed so far, in path order. Files parsed
+        later (on demand) join the list; the list is rebuilt only then."""
+        if self._parsed is None or self._parsed_version != self._version:
+            self._parsed = [(s, self._facts[s.rel]) for s in self.files if self._facts.get(s.rel) is not None]
+            self._parsed_version = self._version
+        return iter(self._parsed)
 
     def span(self, facts: FileFacts, index: int) -> tuple | None:
         return facts.spans[index] if index >= 0 else None
@@ -497,10 +504,11 @@ class ProjectIndex:
         of every group."""
         if not all(groups) or self.loader is None:
             return
-        self.load([source for source in self.files
-                   if (among is None or source.rel in among)
-                   and self._facts.get(source.rel) is None and source.rel not in self._demand_searched
-                   and self.loader.contains(source, groups)])
+        groups = tuple(tuple(sorted(set(g))) for g in groups)  # a stable key for the cached search
+        candidates = [source for source in self.files
+                      if (among is None or source.rel in among)
+                      and self._facts.get(source.rel) is None and source.rel not in self._demand_searched]
+        self.load(self.loader.search(candidates, groups))
 
     def task_naming(self) -> str:
         """How auto-named tasks are named: "module" (Celery's default `<module>.<name>`),
@@ -609,10 +617,12 @@ class ProjectIndex:
 
     def all_tasks(self) -> list[TaskDef]:
         """Every task definition of the parsed files (classes used as `base=` excluded)."""
-        out = []
-        for source, _ in list(self.parsed()):
-            out.extend(t for t in self.tasks_of(source) if not self._is_base_class(t))
-        return out
+        if self._all_tasks is None or self._all_tasks[0] != self._version:
+            out = []
+            for source, _ in list(self.parsed()):
+                out.extend(t for t in self.tasks_of(source) if not self._is_base_class(t))
+            self._all_tasks = (self._version, out)
+        return list(self._all_tasks[1])
 
     def _is_base_class(self, task: TaskDef) -> bool:
         """A Task class passed as `base=` to a task decorator is a base, not a task

@@ -86,7 +86,8 @@ def test_corrupt_cache_is_ignored(tmp_path):
     result, found = run(root)
     assert parsed_count(result) == 2 and found == [("proj/settings.py", 1, "BEAT001")]
     for path in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle"):
-        assert isinstance(pickle.loads(path.read_bytes()), dict)
+        entries, searches = pickle.loads(path.read_bytes())
+        assert isinstance(entries, dict) and isinstance(searches, dict)
 
 
 def test_read_only_project_still_checks(tmp_path):
@@ -125,3 +126,28 @@ def test_projects_that_never_mention_tenancy_skip_the_tenant_analysis(tmp_path):
     })
     result, found = run(root)
     assert found == [] and "loaded on demand 0" in next(n for n in result.notes if n.startswith("files:"))
+
+
+def test_orphan_searches_are_remembered_until_a_skipped_file_changes(tmp_path, monkeypatch):
+    from celerylint import engine
+
+    root = write_project(tmp_path / "p", FILES)
+    reads = []
+    real = engine._Loader.contains
+
+    def counting(self, source, groups):
+        reads.append(source.rel)
+        return real(self, source, groups)
+
+    monkeypatch.setattr(engine._Loader, "contains", counting)
+    run(root)
+    first = len(reads)
+    assert first > 0  # the orphan "ops.tasks.pingg" made it search the skipped files
+    run(root)
+    assert len(reads) == first  # remembered
+    views = root / "ops" / "views.py"
+    views.write_text("def index(request):\n    return 'changed'\n")
+    later = time.time() + 5
+    os.utime(views, (later, later))
+    _, found = run(root)
+    assert len(reads) > first and found == [("proj/settings.py", 1, "BEAT001")]
