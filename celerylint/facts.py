@@ -830,8 +830,12 @@ class _Extractor:
                         target, value_node = small.target, small.value
                     if isinstance(target, cst.Name):
                         value = self.value(value_node)
-                        attrs.append((target.value, value, self.span(value_node)))
-                        if not nested and _interesting_name(target.value):
+                        schedule = not nested and _interesting_name(target.value)
+                        # A model field or manager only matters by its callee: drop its
+                        # arguments, which make up most of a models module.
+                        kept = ("c", value[1], (), ()) if _is_field_or_manager(value) else value
+                        attrs.append((target.value, kept, self.span(value_node) if target.value == "name" else -1))
+                        if schedule:
                             self.ops.append(Op("assign", (node.name.value, target.value), value, UNKNOWN,
                                                self.span(small), scope))
             elif isinstance(stmt, cst.FunctionDef):
@@ -1092,6 +1096,13 @@ def _init_binops() -> None:
 _BEAT_SIGNALS = frozenset({"on_after_configure", "on_after_finalize"})
 _INTERESTING_CALLS = frozenset({"update", "config_from_object", "setdefault", "connect", "register_task"})
 _SCHEDULE_NAMES = frozenset({"CELERY_BEAT_SCHEDULE", "CELERYBEAT_SCHEDULE", "beat_schedule", "BEAT_SCHEDULE"})
+
+
+def _is_field_or_manager(value: tuple) -> bool:
+    if value[0] != "c" or not value[1]:
+        return False
+    callee = value[1]
+    return callee[0] == "models" or callee[-1].endswith(("Field", "Key", "Manager", "Relation"))
 
 
 def _interesting_name(name: str) -> bool:
