@@ -1,0 +1,1 @@
+"""The Django app of celerylint-runtime: add "celerylint_runtime.django" to INSTALLED_APPS."""
