@@ -82,8 +82,6 @@ class _Run:
 
     def get_pool(self) -> ParsePool:
         if self.pool is None:
-            import libcst  # noqa: F401  (imported before forking, so workers share it)
-
             self.pool = ParsePool(self.jobs, ExtractOptions.from_settings(self.settings))
         return self.pool
 

@@ -5,16 +5,27 @@ libcst's native parser can overflow its stack (killing the process) or take
 super-linear time on pathological input, so parsing never happens in the main
 process: a worker that dies or overruns its time budget is replaced, and its file is
 reported as SYN001 instead of taking the run down.
+
+Workers are plain `os.fork()` children talking over pipes (length-prefixed pickles)
+and leaving with `os._exit`: no multiprocessing bootstrap, so no after-fork hooks or
+exit handlers of whatever else the parent process has loaded (an application
+embedding us, a test run holding a Celery app) run in them. Where there is no fork
+(Windows), the same protocol runs over the pipes of a `python -m celerylint.pool`
+subprocess.
 """
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
 import time
-from multiprocessing.connection import wait
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 from celerylint.facts import ExtractOptions, FileFacts, extract, syntax_error_facts
 
@@ -24,6 +35,7 @@ BASE_TIMEOUT = float(os.environ.get("CELERYLINT_PARSE_TIMEOUT", "20"))
 TIMEOUT_PER_BYTE = 100 / 1_000_000
 
 Job = tuple  # (key, path, module, is_package, size)
+_HEADER = struct.Struct("!Q")
 
 
 def parse_file(path: str, module: str, is_package: bool, options: ExtractOptions) -> FileFacts:
@@ -41,55 +53,153 @@ def parse_file(path: str, module: str, is_package: bool, options: ExtractOptions
                                   f"{type(exc).__name__}: {exc}", data=data)
 
 
-def _worker(conn, options: ExtractOptions) -> None:  # pragma: no cover - runs in the child
+def _write(stream: BinaryIO, obj: object) -> None:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _read(stream: BinaryIO) -> object:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError
+    return pickle.loads(payload)
+
+
+def _serve(jobs: BinaryIO, results: BinaryIO, options: ExtractOptions) -> None:
+    """A worker's loop: a job in, its facts out, until None or the end of the pipe."""
     gc.disable()
     while True:
         try:
-            job = conn.recv()
-        except (EOFError, OSError):
+            job = _read(jobs)
+        except EOFError:
             return
         if job is None:
             return
         _, path, module, is_package, _ = job
-        conn.send(parse_file(path, module, is_package, options))
+        _write(results, parse_file(path, module, is_package, options))
+
+
+def preload() -> None:
+    """Import, before forking, everything a worker needs. A process with other threads
+    may hold an import lock at the moment of the fork; a child that then imported a
+    module would wait for that lock forever. With everything imported, it imports
+    nothing."""
+    import contextlib  # noqa: F401
+    import dataclasses  # noqa: F401
+    import io  # noqa: F401
+    import tokenize  # noqa: F401
+    import warnings  # noqa: F401
+
+    import libcst
+    import libcst._nodes.internal  # noqa: F401
+
+    libcst.parse_module("x = 1\n")  # the native parser's lazy initialisation, too
 
 
 class _Worker:
-    def __init__(self, ctx, options: ExtractOptions):
-        parent, child = ctx.Pipe()
-        self.conn = parent
-        self.process = ctx.Process(target=_worker, args=(child, options), daemon=True)
-        self.process.start()
-        child.close()
+    def __init__(self, options: ExtractOptions, inherited: list["_Worker"]):
         self.job: Job | None = None
         self.deadline = 0.0
+        self.pid: int | None = None
+        self.process: subprocess.Popen | None = None
+        if hasattr(os, "fork"):
+            job_read, job_write = os.pipe()
+            result_read, result_write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child
+                try:
+                    for other in inherited:  # pipes of the workers forked before this one
+                        other.close_files()
+                    os.close(job_write)
+                    os.close(result_read)
+                    _serve(os.fdopen(job_read, "rb"), os.fdopen(result_write, "wb"), options)
+                finally:
+                    os._exit(0)
+            os.close(job_read)
+            os.close(result_write)
+            self.pid = pid
+            self.jobs = os.fdopen(job_write, "wb")
+            self.results = os.fdopen(result_read, "rb")
+        else:  # pragma: no cover - platforms without fork
+            self.process = subprocess.Popen([sys.executable, "-m", "celerylint.pool"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.jobs, self.results = self.process.stdin, self.process.stdout
+            _write(self.jobs, options)
+
+    def fileno(self) -> int:
+        return self.results.fileno()
 
     def give(self, job: Job) -> None:
         self.job = job
         self.deadline = time.monotonic() + BASE_TIMEOUT + job[4] * TIMEOUT_PER_BYTE
-        self.conn.send(job)
+        _write(self.jobs, job)
+
+    def receive(self) -> FileFacts:
+        return _read(self.results)  # type: ignore[return-value]
+
+    def close_files(self) -> None:
+        for stream in (self.jobs, self.results):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
     def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                _write(self.jobs, None)
+            except OSError:
+                kill = True
+        if kill:
+            self._signal()
+        self.close_files()
+        self._reap()
+
+    def _signal(self) -> None:
         try:
-            if kill:
+            if self.pid is not None:
+                os.kill(self.pid, signal.SIGKILL)
+            elif self.process is not None:
                 self.process.kill()
-            else:
-                self.conn.send(None)
-        except (OSError, ValueError):
+        except OSError:
             pass
-        self.conn.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
+
+    def _reap(self) -> None:
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            return
+        if self.pid is None:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if done:
+                return
+            time.sleep(0.005)
+        self._signal()
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
 
 
 class ParsePool:
     def __init__(self, jobs: int, options: ExtractOptions = ExtractOptions()):
         self.jobs = max(1, jobs)
         self.options = options
-        methods = multiprocessing.get_all_start_methods()
-        self.ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        preload()
         self.workers: list[_Worker] = []
         self.failures = 0
 
@@ -104,15 +214,19 @@ class ParsePool:
             worker.stop()
         self.workers = []
 
+    def _new_worker(self) -> _Worker:
+        worker = _Worker(self.options, list(self.workers))
+        self.workers.append(worker)
+        return worker
+
     def parse(self, jobs: Iterable[Job]) -> dict:
         """key -> FileFacts for every job."""
         queue = sorted(jobs, key=lambda j: -j[4])
         results: dict = {}
         if not queue:
             return results
-        wanted = min(self.jobs, len(queue))
-        while len(self.workers) < wanted:
-            self.workers.append(_Worker(self.ctx, self.options))
+        while len(self.workers) < min(self.jobs, len(queue)):
+            self._new_worker()
         queue.reverse()  # pop() from the end gives the biggest first
         busy: list[_Worker] = []
         idle = list(self.workers)
@@ -121,33 +235,34 @@ class ParsePool:
                 worker = idle.pop()
                 worker.give(queue.pop())
                 busy.append(worker)
-            now = time.monotonic()
-            timeout = max(0.0, min(w.deadline for w in busy) - now)
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=timeout)
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            ready, _, _ = select.select(busy, [], [], timeout)
             for worker in list(busy):
                 job = worker.job
                 assert job is not None
-                if worker.conn in ready:
+                failure = None
+                if worker in ready:
                     try:
-                        results[job[0]] = worker.conn.recv()
-                        worker.job = None
-                        busy.remove(worker)
-                        idle.append(worker)
-                        continue
-                    except (EOFError, OSError):
-                        pass
-                died = worker.process.sentinel in ready and not worker.process.is_alive()
-                timed_out = time.monotonic() > worker.deadline
-                if died or timed_out or worker.conn in ready:
-                    reason = ("the parser took too long on this file (pathologically nested or repetitive code?)"
-                              if timed_out and not died else
-                              "the parser crashed on this file (it is probably nested too deeply)")
-                    results[job[0]] = syntax_error_facts(job[2], job[3], reason)
-                    self.failures += 1
-                    busy.remove(worker)
-                    self.workers.remove(worker)
-                    worker.stop(kill=True)
-                    replacement = _Worker(self.ctx, self.options)
-                    self.workers.append(replacement)
-                    idle.append(replacement)
+                        results[job[0]] = worker.receive()
+                    except (EOFError, OSError, pickle.UnpicklingError):
+                        failure = "the parser crashed on this file (it is probably nested too deeply)"
+                elif time.monotonic() > worker.deadline:
+                    failure = "the parser took too long on this file (pathologically nested or repetitive code?)"
+                else:
+                    continue
+                busy.remove(worker)
+                worker.job = None
+                if failure is None:
+                    idle.append(worker)
+                    continue
+                results[job[0]] = syntax_error_facts(job[2], job[3], failure)
+                self.failures += 1
+                self.workers.remove(worker)
+                worker.stop(kill=True)
+                idle.append(self._new_worker())
         return results
+
+
+if __name__ == "__main__":  # pragma: no cover - the worker of platforms without fork
+    _stdin, _stdout = sys.stdin.buffer, sys.stdout.buffer
+    _serve(_stdin, _stdout, _read(_stdin))  # type: ignore[arg-type]

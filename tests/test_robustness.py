@@ -168,3 +168,31 @@ def test_combined_gitignore_matcher_agrees_with_pathspec():
     assert [fast.match_file(p) for p in paths] == [spec.match_file(p) for p in paths]
     negated = pathspec.GitIgnoreSpec.from_lines(lines + ["!keep.pyc"])
     assert _fast(negated) is negated  # negations keep pathspec's own ordered matching
+
+
+def test_parsing_works_in_a_process_with_other_threads(tmp_path):
+    # An embedding application (or a test run holding a Celery app) has threads; one of
+    # them holding an import lock while we fork must not hang the parse workers.
+    import threading
+
+    release = threading.Event()
+    holding = threading.Event()
+
+    def hold_import_lock():
+        import importlib._bootstrap as bootstrap
+
+        with bootstrap._ModuleLockManager("celerylint_test_held_module"):
+            holding.set()
+            release.wait()
+
+    thread = threading.Thread(target=hold_import_lock, daemon=True)
+    thread.start()
+    holding.wait()
+    try:
+        root = project_with(tmp_path, "ok/tasks.py", TASK.encode())
+        results = findings(root)
+        assert not any(code == "SYN001" for *_, code, _ in results)
+        assert_rest_checked(results)
+    finally:
+        release.set()
+        thread.join()
