@@ -193,3 +193,13 @@ def test_spawner_continues_past_the_visibility_timeout(services):  # noqa: F811
     assert len(set(t for _, t, _ in starts)) == 50  # no duplicates
     latest = max(at for at, _, _ in starts) - started
     assert 3.4 < latest < 7.0, latest
+
+
+def test_tenant_aware_task_base_alone_is_enough(services):  # noqa: F811
+    """No install(app): binding a TenantAwareTask installs the propagation."""
+    with worker(services, queues="aware", CELERYLINT_NO_INSTALL="1") as tasks:
+        assert tasks.app.conf.task_default_queue == "celery"
+        result = tasks.aware.apply_async(headers={"tenant_id": A}, queue="aware").get(timeout=20)
+        after = tasks.aware.apply_async(queue="aware").get(timeout=20)
+    assert result == {"property": A, "context": A}
+    assert after == {"property": None, "context": None}

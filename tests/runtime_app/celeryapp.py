@@ -12,7 +12,7 @@ if os.environ.get("DJANGO_SETTINGS_MODULE"):
 
     django.setup()
 
-from celerylint_runtime import get_current_tenant_id, install, spawn_tenant_tasks_with_rate_limiting
+from celerylint_runtime import TenantAwareTask, get_current_tenant_id, install, spawn_tenant_tasks_with_rate_limiting
 
 REDIS_URL = os.environ.get("CELERYLINT_REDIS_URL", "redis://127.0.0.1:56379")
 
@@ -29,7 +29,8 @@ if not os.environ.get("CELERYLINT_TEST_POOL"):
     # Keep the worker's database connection across tasks (Celery's Django fix-up closes
     # it after every task otherwise): the reuse where a tenant could leak.
     app.conf.CELERY_DB_REUSE_MAX = 1000
-install(app)
+if not os.environ.get("CELERYLINT_NO_INSTALL"):
+    install(app)  # else only the TenantAwareTask base below installs the propagation
 
 
 def _current() -> str | None:
@@ -40,6 +41,11 @@ def _current() -> str | None:
 @app.task
 def whoami(*args, **kwargs):
     return _current()
+
+
+@app.task(base=TenantAwareTask, bind=True)
+def aware(self):
+    return {"property": None if self.tenant_id is None else str(self.tenant_id), "context": _current()}
 
 
 @app.task
