@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from celerylint.engine import UsageError, check
+    from celerylint.fixes import fix_round
     from celerylint.output import render
 
     start = args.paths[0] if args.paths else os.getcwd()
@@ -108,27 +109,61 @@ def _check(args: argparse.Namespace) -> int:
         raise _Usage(f"{start}: no such file or directory")
     root = find_project_root(start)
     settings = load_settings(root, args.config)
-    try:
-        result = check(args.paths, settings, root, use_cache=not args.no_cache, jobs=args.jobs,
-                       select=args.select, ignore=args.ignore)
-    except UsageError as exc:
-        raise _Usage(str(exc)) from None
+
+    def run():
+        try:
+            return check(args.paths, settings, root, use_cache=not args.no_cache, jobs=args.jobs,
+                         select=args.select, ignore=args.ignore)
+        except UsageError as exc:
+            raise _Usage(str(exc)) from None
+
+    result = run()
+    fixed = 0
+    if args.diff:
+        return _print_diff(result, root, args.unsafe_fixes)
+    if args.fix:
+        # Fix, re-check, repeat until nothing changes (a fix may enable another).
+        for _ in range(MAX_FIX_ROUNDS):
+            changes, count = fix_round(result.diagnostics, root, args.unsafe_fixes, result.scope)
+            if not changes:
+                break
+            for rel, (_, new) in changes.items():
+                with open(os.path.join(root, rel), "wb") as fh:
+                    fh.write(new)
+            fixed += count
+            result = run()
     for warning in result.warnings:
         print(f"celerylint: warning: {warning}", file=sys.stderr)
     if args.verbose:
         for note in result.notes:
             print(f"celerylint: {note}", file=sys.stderr)
-    if args.diff:
-        # No rule offers a fix yet, so there is never anything to change.
-        return EXIT_OK
     cwd = os.getcwd()
     shown = [_relative_to_cwd(d, result.root, cwd) for d in result.diagnostics]
-    report = Report(shown, result.files_checked, 0, result.seconds, __version__,
+    report = Report(shown, result.files_checked, fixed, result.seconds, __version__,
                     color=args.format == "text" and _use_color(), rules=list(all_rules()))
     text = render(args.format, report)
     if text:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_FINDINGS if shown else EXIT_OK
+
+
+MAX_FIX_ROUNDS = 5
+
+
+def _print_diff(result, root: str, unsafe: bool) -> int:
+    """`--diff`: the fixes as a unified diff; nothing is written. Exit 1 if any."""
+    import difflib
+
+    from celerylint.fixes import fix_round
+
+    changes, _ = fix_round(result.diagnostics, root, unsafe, result.scope)
+    cwd = os.getcwd()
+    for rel, (old, new) in sorted(changes.items()):
+        shown = os.path.relpath(os.path.join(root, rel), cwd).replace(os.sep, "/")
+        old_text = old.decode("utf-8", "replace").splitlines(keepends=True)
+        new_text = new.decode("utf-8", "replace").splitlines(keepends=True)
+        sys.stdout.writelines(difflib.unified_diff(old_text, new_text, f"a/{shown}", f"b/{shown}"))
+    return EXIT_FINDINGS if changes else EXIT_OK
 
 
 def _relative_to_cwd(diag: Diagnostic, root: str, cwd: str) -> Diagnostic:
@@ -150,13 +185,13 @@ def _rules(fmt: str) -> int:
     rules = all_rules()
     if fmt == "json":
         data = [{"code": r.code, "summary": r.summary, "default": not r.opt_in, "fixable": r.fixable,
-                 "severity": r.severity} for r in rules]
+                 "fix_safety": r.fix_safety if r.fixable else None, "severity": r.severity} for r in rules]
         print(json.dumps(data, indent=2))
         return EXIT_OK
     width = max(len(r.summary) for r in rules)
     print(f"{'code':<8} {'summary':<{width}}  default  fix")
     for r in rules:
-        print(f"{r.code:<8} {r.summary:<{width}}  {'off' if r.opt_in else 'on':<7}  {'yes' if r.fixable else '-'}")
+        print(f"{r.code:<8} {r.summary:<{width}}  {'off' if r.opt_in else 'on':<7}  {r.fix_safety if r.fixable else '-'}")
     return EXIT_OK
 
 

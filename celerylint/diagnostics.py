@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -16,6 +17,7 @@ class Diagnostic:
     end_column: int = 0
     severity: str = "error"  # "error" or "warning"
     fixable: bool = False
+    fix: Any = field(default=None, compare=False, hash=False)  # celerylint.fixes.Fix, if any
 
 
 @dataclass

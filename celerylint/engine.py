@@ -27,6 +27,7 @@ class CheckResult:
     files_checked: int
     root: str
     index: ProjectIndex
+    scope: set = field(default_factory=set)  # root-relative paths whose findings are reported (and fixed)
     notes: list[str] = field(default_factory=list)  # for --verbose
     warnings: list[str] = field(default_factory=list)  # always printed to stderr
     seconds: float = 0.0
@@ -240,7 +241,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
         f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
     ] + sorted(set(index.notes))
-    return CheckResult(sorted(set(diagnostics)), len(scoped), root, index, notes, warnings,
+    return CheckResult(sorted(set(diagnostics)), len(scoped), root, index, set(scoped), notes, warnings,
                        time.perf_counter() - started)
 
 

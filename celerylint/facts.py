@@ -508,8 +508,8 @@ class _Extractor:
             val = self.value(el.value)
             key_span = value_span = -1
             if val[0] == "d":
-                # A dict of dicts: its keys may be beat entry names.
-                key_span = self.span(el.key)
+                # A dict of dicts: its keys may be beat entry names (and its values entries).
+                key_span, value_span = self.span(el.key), self.span(el.value)
             elif key == ("s", "task"):
                 value_span = self.span(el.value)
             items.append((key, val, key_span, value_span))
@@ -617,7 +617,7 @@ class _Extractor:
                 if value[0] == "d":
                     # `SCHEDULE["name"] = {...}`: the key is the entry name.
                     key_span = self.span(key_node)
-                    entry = ("d", ((key, value, key_span, -1),), ())
+                    entry = ("d", ((key, value, key_span, self.span(stmt.value)),), ())
                     self.ops.append(Op("setitem", d, entry, key, self.span(stmt), "module"))
                 else:
                     self.ops.append(Op("setitem", d, value, key, self.span(stmt), "module"))

@@ -84,6 +84,8 @@ class BeatEntry:
     options: Any  # dict, None when absent, UNKNOWN when not readable
     kind: str  # "dict" or "periodic"
     task_ref: tuple = ()  # ("task", module, function) when given as a task object
+    task_literal: bool = False  # the task reference is a plain string literal
+    value_span: tuple | None = None  # the entry's dict literal (or the add_periodic_task call)
 
     @property
     def identity(self) -> tuple:
@@ -947,8 +949,8 @@ class _ScheduleBuilder:
             for spread in value[2]:
                 out.extend(self.entries(module, spread, depth + 1))
             first_by_key: dict[str, BeatEntry] = {}
-            for key, val, key_span, _ in value[1]:
-                for entry in self.entry_from_value(module, key, val, key_span, depth):
+            for key, val, key_span, val_span in value[1]:
+                for entry in self.entry_from_value(module, key, val, key_span, depth, val_span):
                     if entry.key is not None:
                         first = first_by_key.setdefault(entry.key, entry)
                         if first is not entry:
@@ -998,7 +1000,7 @@ class _ScheduleBuilder:
         return None
 
     def entry_from_value(self, module: str, key: tuple, value: tuple, key_span: int,
-                         depth: int = 0) -> list[BeatEntry]:
+                         depth: int = 0, value_span: int = -1) -> list[BeatEntry]:
         """A `"key": {"task": ..., "schedule": ...}` item as a BeatEntry (the value may be
         a name bound to such a dict, here or in another module)."""
         index = self.index
@@ -1049,6 +1051,8 @@ class _ScheduleBuilder:
             kwargs=index.evaluate(module, fields["kwargs"]) if "kwargs" in fields else {},
             options=options,
             kind="dict",
+            task_literal=fields["task"][0] == "s",
+            value_span=index.span(facts, value_span),
         )
         if entry.task is None:
             index.notes.append(f"{source.rel}: the task of beat entry {entry.key or '?'} cannot be read statically")
@@ -1096,6 +1100,8 @@ class _ScheduleBuilder:
             options=options if options else None,
             kind="periodic",
             task_ref=task_ref,
+            task_literal=periodic.task[0] == "s",
+            value_span=facts.spans[periodic.span],
         )
 
     # -- apps and the configuration they load

@@ -155,7 +155,7 @@ def test_rules_listing(tmp_path):
     data = json.loads(proc.stdout)
     assert [r["code"] for r in data] == [r.code for r in all_rules()]
     assert {r["code"]: r["default"] for r in data}["BEAT004"] is False
-    assert set(data[0]) == {"code", "summary", "default", "fixable", "severity"}
+    assert set(data[0]) == {"code", "summary", "default", "fixable", "fix_safety", "severity"}
     text = run_cli("rules", cwd=tmp_path).stdout
     assert all(r.code in text for r in all_rules())
 

@@ -35,6 +35,10 @@ class Rule:
     summary: ClassVar[str]  # one line, for `celerylint rules`
     severity: ClassVar[str] = "error"
     opt_in: ClassVar[bool] = False
+    # Before/after sources ({path: source} projects as in the examples, after = the files
+    # `check --fix --unsafe-fixes` must produce); a rule is fixable when it has any.
+    fix_examples: ClassVar[tuple[tuple[str, str], ...]] = ()
+    fix_safety: ClassVar[str] = ""  # "safe", "unsafe", or "safe or unsafe" (see the docs)
     fixable: ClassVar[bool] = False
     # Extra documentation-free test cases: sources that must not / must be flagged.
     # Markers as in the docstring examples: a trailing `# CODE` comment on the line.
@@ -44,9 +48,14 @@ class Rule:
     def check(self, index: "ProjectIndex") -> Iterator[Diagnostic]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def report(self, rel: str, span: tuple | None, message: str) -> Diagnostic:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.fixable = bool(cls.__dict__.get("fix_examples", ()))  # derived, never declared
+
+    def report(self, rel: str, span: tuple | None, message: str, fix=None) -> Diagnostic:
         line, column, end_line, end_column = span or (1, 1, 1, 1)
-        return Diagnostic(rel, line, column, self.code, message, end_line, end_column, self.severity, self.fixable)
+        return Diagnostic(rel, line, column, self.code, message, end_line, end_column, self.severity,
+                          fix is not None, fix)
 
     # -- documentation
     @classmethod
@@ -71,7 +80,7 @@ class Rule:
     def documentation(cls) -> str:
         head = f"# {cls.code}: {cls.summary}\n\n"
         flags = [f"Severity: {cls.severity}", "Default: off (opt-in)" if cls.opt_in else "Default: on",
-                 "Fix: available" if cls.fixable else "Fix: none"]
+                 f"Fix: {cls.fix_safety}" if cls.fixable else "Fix: none"]
         body = inspect.cleandoc(cls.__doc__ or "")
         return head + " · ".join(flags) + "\n\n" + body + "\n"
 

@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -24,6 +25,10 @@ class BeatEntryParentheses(Rule):
     def create_job():
         pass
     ```
+
+    ## Fix safety
+    Safe, and offered only when the name without parentheses is registered (when only
+    the odd name is, TSK001's fix renames the task and its beat references together).
 
     ## Use instead
     ```python
@@ -66,6 +71,33 @@ class BeatEntryParentheses(Rule):
     )
     code = "BEAT002"
     summary = "a beat entry's task name contains parentheses"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "jobs": {'task': 'create_job()', "schedule": 60},
+        }
+        # jobs/tasks.py
+        from celery import shared_task
+
+        @shared_task(name="create_job")
+        def create_job():
+            pass
+        """,
+        """
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "jobs": {'task': 'create_job', "schedule": 60},
+        }
+        # jobs/tasks.py
+        from celery import shared_task
+
+        @shared_task(name="create_job")
+        def create_job():
+            pass
+        """,
+    ),)
 
     def check(self, index):
         for entry in index.beat_entries():
@@ -73,4 +105,8 @@ class BeatEntryParentheses(Rule):
             if name is None or entry.task_span is None or ("(" not in name and ")" not in name):
                 continue
             fixed = name.replace("(", "").replace(")", "")
-            yield self.report(entry.rel, entry.task_span, f'beat task name "{name}" contains parentheses; use "{fixed}"')
+            fix = None
+            if entry.task_literal and index.task_status(fixed) == "defined":
+                fix = Fix(SAFE, (Edit(entry.rel, entry.task_span, "string", fixed),), f'use "{fixed}"')
+            yield self.report(entry.rel, entry.task_span, f'beat task name "{name}" contains parentheses; use "{fixed}"',
+                              fix=fix)

@@ -1,3 +1,5 @@
+from celerylint import crontab
+from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.index import UNKNOWN
 from celerylint.rules.base import Rule
 
@@ -28,6 +30,10 @@ class BeatEntryWithoutExpires(Rule):
         pass
     ```
 
+    ## Fix safety
+    Safe. The fix sets `expires` to the schedule's interval when it is statically known
+    (an interval, or a crontab with a regular period); otherwise there is no fix.
+
     ## Use instead
     ```python
     # proj/settings.py
@@ -51,6 +57,37 @@ class BeatEntryWithoutExpires(Rule):
     summary = "a beat entry has no expires option"
     severity = "warning"
     opt_in = True
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # proj/settings.py
+        from datetime import timedelta
+        from celery.schedules import crontab
+
+        CELERY_BEAT_SCHEDULE = {
+            "refresh": {"task": "celery.backend_cleanup", "schedule": timedelta(minutes=5)},
+            "hourly": {
+                "task": "celery.backend_cleanup",
+                "schedule": crontab(minute=7),
+                "options": {"queue": "low"},
+            },
+        }
+        """,
+        """
+        # proj/settings.py
+        from datetime import timedelta
+        from celery.schedules import crontab
+
+        CELERY_BEAT_SCHEDULE = {
+            "refresh": {"task": "celery.backend_cleanup", "schedule": timedelta(minutes=5), "options": {"expires": 300}},
+            "hourly": {
+                "task": "celery.backend_cleanup",
+                "schedule": crontab(minute=7),
+                "options": {"queue": "low", "expires": 3600},
+            },
+        }
+        """,
+    ),)
 
     def check(self, index):
         for entry in index.beat_entries():
@@ -63,4 +100,20 @@ class BeatEntryWithoutExpires(Rule):
                 continue
             label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
             yield self.report(entry.rel, entry.anchor,
-                              f'{label} has no options={{"expires": ...}}; missed runs pile up while workers are down')
+                              f'{label} has no options={{"expires": ...}}; missed runs pile up while workers are down',
+                              fix=_fix(entry, options))
+
+
+def _fix(entry, options):
+    """`expires` = the schedule's interval, where it is statically known: an interval
+    schedule, or a crontab that fires at a regular period."""
+    schedule = entry.schedule
+    seconds = schedule if isinstance(schedule, float) else (
+        crontab.period_seconds(schedule) if isinstance(schedule, crontab.Crontab) else None)
+    if not seconds or entry.value_span is None or options is UNKNOWN:
+        return None
+    if entry.kind == "periodic":
+        edit = Edit(entry.rel, entry.value_span, "add_keyword", ("expires", seconds))
+    else:
+        edit = Edit(entry.rel, entry.value_span, "add_expires", seconds)
+    return Fix(SAFE, (edit,), f"expire runs after {seconds:g} s")

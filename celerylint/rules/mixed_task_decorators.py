@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix, imported_name
 from celerylint.rules.base import Rule
 
 
@@ -31,6 +32,10 @@ class MixedTaskDecorators(Rule):
 
     app = Celery("proj")
     ```
+
+    ## Fix safety
+    Safe: the decorator becomes `@shared_task` with the same arguments (the name the
+    file already imports it under, else a new `from celery import shared_task`).
 
     ## Use instead
     ```python
@@ -76,16 +81,66 @@ class MixedTaskDecorators(Rule):
     )
     code = "TSK003"
     summary = "a module defines tasks with both @<app>.task and @shared_task"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # reports/tasks.py
+        from celery import shared_task as st
+        from proj.celery import app
+
+        @app.task(
+            bind=True,  # keeps its arguments
+            max_retries=3,
+        )
+        def build(self):
+            pass
+
+        @st
+        def send():
+            pass
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        """,
+        """
+        # reports/tasks.py
+        from celery import shared_task as st
+        from proj.celery import app
+
+        @st(
+            bind=True,  # keeps its arguments
+            max_retries=3,
+        )
+        def build(self):
+            pass
+
+        @st
+        def send():
+            pass
+        # proj/celery.py
+        from celery import Celery
+
+        app = Celery("proj")
+        """,
+    ),)
 
     def check(self, index):
         for source, _ in list(index.parsed()):
             tasks = index.tasks_of(source)
             if not any(t.kind == "shared" for t in tasks):
                 continue
+            facts = index.parsed_facts(source.rel)
+            name = imported_name(facts, source.rel, "celery", "shared_task")
             for task in tasks:
                 if task.kind == "app" and task.decorator_span is not None:
+                    fix = None
+                    if name is not None:
+                        local, imports = name
+                        fix = Fix(SAFE, (Edit(source.rel, task.decorator_span, "decorator_to", local),) + imports,
+                                  "use @shared_task")
                     yield self.report(
                         source.rel, task.decorator_span,
                         f"{task.function} is registered with the app's @task decorator while this module "
-                        "also uses @shared_task; use @shared_task",
+                        "also uses @shared_task; use @shared_task", fix=fix,
                     )

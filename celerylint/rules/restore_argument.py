@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -21,6 +22,9 @@ class RestoreArgument(Rule):
         restore_tenant_context(account.tenant_id)  # TEN004
     ```
 
+    ## Fix safety
+    Safe, when the task has a `tenant_id` parameter: the argument becomes `tenant_id`.
+
     ## Use instead
     ```python
     # shop/tasks.py
@@ -35,6 +39,27 @@ class RestoreArgument(Rule):
 
     code = "TEN004"
     summary = "a restore call's argument is not the task's own tenant_id"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+
+        @shared_task
+        def sync(account, *, tenant_id=None):
+            restore_tenant_context(account.tenant_id)
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+
+        @shared_task
+        def sync(account, *, tenant_id=None):
+            restore_tenant_context(tenant_id)
+        """,
+    ),)
 
     def check(self, index):
         tenancy = index.tenancy
@@ -42,9 +67,12 @@ class RestoreArgument(Rule):
             if tenancy.task_function(task) is None or tenancy.is_wrapper(task):
                 continue
             facts = index.parsed_facts(task.rel)
+            has_param = any(p.name == "tenant_id" for p in tenancy.task_function(task).params)
             for callee, argument, _, arg_span in tenancy.restore_calls(task):
                 if argument == ("r", ("tenant_id",)) or arg_span < 0:
                     continue
-                yield self.report(task.rel, facts.spans[arg_span],
+                span = facts.spans[arg_span]
+                fix = Fix(SAFE, (Edit(task.rel, span, "name", "tenant_id"),), "pass tenant_id") if has_param else None
+                yield self.report(task.rel, span,
                                   f"{'.'.join(callee)}() in task {task.function} is given something other than "
-                                  "the task's tenant_id parameter")
+                                  "the task's tenant_id parameter", fix=fix)

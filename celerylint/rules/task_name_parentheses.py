@@ -1,3 +1,4 @@
+from celerylint.fixes import UNSAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -19,6 +20,10 @@ class TaskNameParentheses(Rule):
     def create_job(job_ids=None):
         pass
     ```
+
+    ## Fix safety
+    Unsafe: the fix renames the task (and the beat entries naming it by a string), so
+    code sending it by its old name stops finding it.
 
     ## Use instead
     ```python
@@ -65,12 +70,54 @@ class TaskNameParentheses(Rule):
     )
     code = "TSK001"
     summary = "a task's explicit name contains parentheses"
+    fix_safety = UNSAFE
+    fix_examples = ((
+        """
+        # jobs/tasks.py
+        from celery import shared_task
+
+        @shared_task(name="create_job()")
+        def create_job():
+            pass
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "jobs": {"task": "create_job()", "schedule": 60},  # the reference follows
+        }
+        """,
+        """
+        # jobs/tasks.py
+        from celery import shared_task
+
+        @shared_task(name="create_job")
+        def create_job():
+            pass
+        # proj/settings.py
+        CELERY_BEAT_SCHEDULE = {
+            "jobs": {"task": "create_job", "schedule": 60},  # the reference follows
+        }
+        """,
+    ),)
 
     def check(self, index):
         for task in index.all_tasks():
             if task.explicit_name and task.name is not None and ("(" in task.name or ")" in task.name):
+                fixed = task.name.replace("(", "").replace(")", "")
                 yield self.report(
                     task.rel, task.name_span or task.def_span,
-                    f'task name "{task.name}" contains parentheses; register it as '
-                    f'"{task.name.replace("(", "").replace(")", "")}"',
+                    f'task name "{task.name}" contains parentheses; register it as "{fixed}"',
+                    fix=self._fix(index, task, fixed),
                 )
+
+    @staticmethod
+    def _fix(index, task, fixed):
+        """Rename the task and every beat entry that names it by a string literal. Unsafe:
+        code that sends the task by its old name (send_task) stops finding it."""
+        if task.options.get("name", ("?",))[0] != "s" or task.name_span is None or fixed in index.registry:
+            return None
+        edits = [Edit(task.rel, task.name_span, "string", fixed)]
+        for entry in index.beat_entries():
+            if entry.task == task.name:
+                if not entry.task_literal or entry.task_span is None:
+                    return None
+                edits.append(Edit(entry.rel, entry.task_span, "string", fixed))
+        return Fix(UNSAFE, tuple(edits), f'rename the task to "{fixed}"')

@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix, imported_name
 from celerylint.rules.base import Rule
 
 
@@ -40,6 +41,11 @@ class TenantContextNotRestored(Rule):
         orders.update(closed=True)
     ```
 
+    ## Fix safety
+    Safe: the call goes first (after a docstring), imported from `restore-import`
+    (default `celerylint_runtime`) when the file does not import it yet; a missing
+    `tenant_id` parameter is added as for TEN001.
+
     ## Use instead
     ```python
     # shop/models.py
@@ -75,6 +81,55 @@ class TenantContextNotRestored(Rule):
 
     code = "TEN003"
     summary = "a tenant-scoped task does not restore tenant context first"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # shop/models.py
+        from django.db import models
+
+        class Order(models.Model):
+            tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+        # shop/tasks.py
+        \"\"\"Order tasks.\"\"\"
+        from celery import shared_task
+        from celerylint_runtime import tenant_context
+        from shop.models import Order
+
+        @shared_task
+        def close(order_id, *, tenant_id=None):
+            \"\"\"Close one order.\"\"\"
+            # the comment stays
+            Order.objects.filter(id=order_id).update(closed=True)
+
+        @shared_task
+        def reopen(order_id):
+            Order.objects.filter(id=order_id).update(closed=False)
+        """,
+        """
+        # shop/models.py
+        from django.db import models
+
+        class Order(models.Model):
+            tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+        # shop/tasks.py
+        \"\"\"Order tasks.\"\"\"
+        from celery import shared_task
+        from celerylint_runtime import tenant_context, restore_tenant_context
+        from shop.models import Order
+
+        @shared_task
+        def close(order_id, *, tenant_id=None):
+            \"\"\"Close one order.\"\"\"
+            restore_tenant_context(tenant_id)
+            # the comment stays
+            Order.objects.filter(id=order_id).update(closed=True)
+
+        @shared_task
+        def reopen(order_id, *, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Order.objects.filter(id=order_id).update(closed=False)
+        """,
+    ),)
 
     def check(self, index):
         tenancy = index.tenancy
@@ -84,4 +139,22 @@ class TenantContextNotRestored(Rule):
                 continue
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
-                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement")
+                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement",
+                              fix=_fix(index, task, tenancy.task_function(task)))
+
+
+def _fix(index, task, fn):
+    """`restore_tenant_context(tenant_id)` first (after the docstring), imported from
+    `restore-import` when the file lacks it; the parameter too when it is missing."""
+    if task.kind == "class" or fn is None:
+        return None
+    settings = index.settings
+    name = imported_name(index.parsed_facts(task.rel), task.rel, settings.restore_import,
+                         settings.restore_functions[0].rsplit(".", 1)[-1])
+    if name is None:
+        return None
+    local, imports = name
+    edits = (Edit(task.rel, task.def_span, "insert_restore", local),) + imports
+    if not any(p.name == "tenant_id" for p in fn.params):
+        edits = (Edit(task.rel, task.def_span, "add_tenant_param"),) + edits
+    return Fix(SAFE, edits, f"call {local}(tenant_id) first")

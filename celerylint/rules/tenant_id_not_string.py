@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 from celerylint.tenancy import non_string_tenant
 
@@ -27,6 +28,9 @@ class TenantIdNotString(Rule):
         report.delay(tenant_id=request.tenant.id)  # TEN006
     ```
 
+    ## Fix safety
+    Safe: the value is wrapped in `str(...)`.
+
     ## Use instead
     ```python
     # shop/tasks.py
@@ -45,6 +49,35 @@ class TenantIdNotString(Rule):
 
     code = "TEN006"
     summary = "tenant_id is enqueued as a non-string"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # shop/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def report(*, tenant_id=None):
+            pass
+        # shop/views.py
+        from shop.tasks import report
+
+        def export(request):
+            report.apply_async(kwargs={"tenant_id": request.tenant.pk}, countdown=5)
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def report(*, tenant_id=None):
+            pass
+        # shop/views.py
+        from shop.tasks import report
+
+        def export(request):
+            report.apply_async(kwargs={"tenant_id": str(request.tenant.pk)}, countdown=5)
+        """,
+    ),)
 
     def check(self, index):
         for source, facts, site, task in index.tenancy.enqueue_sites():
@@ -53,5 +86,6 @@ class TenantIdNotString(Rule):
             shown = non_string_tenant(site.tenant_value)
             if shown is None:
                 continue
-            yield self.report(source.rel, facts.spans[site.tenant_span],
-                              f"tenant_id={shown} is not a string; pass str({shown})")
+            span = facts.spans[site.tenant_span]
+            yield self.report(source.rel, span, f"tenant_id={shown} is not a string; pass str({shown})",
+                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),), "wrap it in str()"))

@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -59,6 +60,10 @@ class TenantIdParameterMissing(Rule):
         Order.objects.filter(id=order_id).update(total=0)
     ```
 
+    ## Fix safety
+    Safe: a keyword-only parameter with a default breaks no caller. It is added last,
+    before `**kwargs`, after `*args` or a new `*`.
+
     ## Options
     `tenant-models`, `tenant-model-bases`, `tenant-managers`, `tenant-model`,
     `tenant-tasks`, `global-tasks`, `tenant-task-bases`, `spawner-functions`.
@@ -66,6 +71,61 @@ class TenantIdParameterMissing(Rule):
 
     code = "TEN001"
     summary = "a tenant-scoped task has no tenant_id parameter"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # shop/models.py
+        from django.db import models
+
+        class Order(models.Model):
+            tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from shop.models import Order
+
+        @shared_task(bind=True)
+        def recalculate(
+            self,
+            order_id,
+            **options,
+        ):
+            restore_tenant_context(tenant_id)
+            Order.objects.filter(id=order_id)
+
+        @shared_task
+        async def notify(order_id, *recipients):
+            restore_tenant_context(tenant_id)
+            Order.objects.filter(id=order_id)
+        """,
+        """
+        # shop/models.py
+        from django.db import models
+
+        class Order(models.Model):
+            tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from shop.models import Order
+
+        @shared_task(bind=True)
+        def recalculate(
+            self,
+            order_id,
+            *,
+            tenant_id=None,
+            **options,
+        ):
+            restore_tenant_context(tenant_id)
+            Order.objects.filter(id=order_id)
+
+        @shared_task
+        async def notify(order_id, *recipients, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Order.objects.filter(id=order_id)
+        """,
+    ),)
 
     def check(self, index):
         tenancy = index.tenancy
@@ -76,6 +136,8 @@ class TenantIdParameterMissing(Rule):
             use = tenancy.task_use(task)
             if use is None or tenancy.context_provided(task):
                 continue
+            fix = None if task.kind == "class" else Fix(
+                SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),), "add `*, tenant_id=None`")
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but has no tenant_id "
-                              "parameter; add `*, tenant_id=None`")
+                              "parameter; add `*, tenant_id=None`", fix=fix)

@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, UNSAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -26,6 +27,11 @@ class TenantIdParameterShape(Rule):
         pass
     ```
 
+    ## Fix safety
+    Safe when `tenant_id` is last and only lacks `=None`. Unsafe when the fix changes an
+    existing default or moves the parameter (callers passing it positionally would
+    pass something else).
+
     ## Use instead
     ```python
     # shop/tasks.py
@@ -43,6 +49,41 @@ class TenantIdParameterShape(Rule):
 
     code = "TEN002"
     summary = "a task's tenant_id parameter is required, has a non-None default or is not last"
+    fix_safety = "safe or unsafe"
+    fix_examples = ((
+        """
+        # shop/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def export(fmt, tenant_id):
+            pass
+
+        @shared_task
+        def rebuild(tenant_id=None, full=False):
+            pass
+
+        @shared_task
+        def audit(*, tenant_id="main"):
+            pass
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+
+        @shared_task
+        def export(fmt, tenant_id=None):
+            pass
+
+        @shared_task
+        def rebuild(full=False, *, tenant_id=None):
+            pass
+
+        @shared_task
+        def audit(*, tenant_id=None):
+            pass
+        """,
+    ),)
 
     def check(self, index):
         tenancy = index.tenancy
@@ -56,13 +97,24 @@ class TenantIdParameterShape(Rule):
                     continue
                 facts = index.parsed_facts(task.rel)
                 span = facts.spans[param.span]
-                if param.default is None:
-                    problem = "is required"
+                last = position == len(params) - 1
+                if param.default is None and last:
+                    problem, fix = "is required", Fix(SAFE, (Edit(task.rel, span, "param_default_none"),),
+                                                      "give tenant_id the default None")
+                elif param.default is None:
+                    problem, fix = "is required", _move(task)
                 elif param.default != ("n", None):
                     problem = "has a default other than None"
-                elif position != len(params) - 1:
-                    problem = "is not the last parameter"
+                    fix = Fix(UNSAFE, (Edit(task.rel, span, "param_default_none"),), "default tenant_id to None") \
+                        if last else _move(task)
+                elif not last:
+                    problem, fix = "is not the last parameter", _move(task)
                 else:
                     continue
                 yield self.report(task.rel, span, f"tenant_id of task {task.function} {problem}; "
-                                                  "declare it last as `*, tenant_id=None`")
+                                                  "declare it last as `*, tenant_id=None`", fix=fix)
+
+
+def _move(task):
+    """Reordering parameters changes what positional callers pass: unsafe."""
+    return Fix(UNSAFE, (Edit(task.rel, task.def_span, "param_to_keyword_last"),), "move tenant_id last, keyword-only")

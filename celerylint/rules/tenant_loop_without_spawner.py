@@ -1,3 +1,4 @@
+from celerylint.fixes import UNSAFE, Edit, Fix, imported_name
 from celerylint.rules.base import Rule
 
 
@@ -43,6 +44,12 @@ class TenantLoopWithoutSpawner(Rule):
         Classifier.objects.all()
     ```
 
+    ## Fix safety
+    Unsafe: the tasks start in staggered batches instead of all at once, and logging
+    inside the loop is dropped (the spawner logs each batch). Offered only when the
+    loop body is one keyword-only `.delay(...)` / `.apply_async(kwargs={...})` whose
+    `tenant_id` comes from the loop variable.
+
     ## Use instead
     ```python
     # tenants/models.py
@@ -80,6 +87,76 @@ class TenantLoopWithoutSpawner(Rule):
 
     code = "TEN007"
     summary = "a wrapper loops over tenants instead of using a rate-limited spawner"
+    fix_safety = UNSAFE
+    fix_examples = ((
+        """
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        # shop/tasks.py
+        import logging
+
+        from celery import shared_task
+        from shop.jobs import train
+        from tenants.models import Tenant
+
+        logger = logging.getLogger(__name__)
+
+        @shared_task
+        def train_all_tenants():
+            tenants = Tenant.objects.filter(is_active=True)
+            for tenant in tenants:
+                logger.info("training %s", tenant.pk)
+                train.delay(scheduled=True, tenant_id=str(tenant.id))
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, scheduled=False, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        """,
+        """
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        # shop/tasks.py
+        import logging
+
+        from celery import shared_task
+        from shop.jobs import train
+        from tenants.models import Tenant
+        from celerylint_runtime import spawn_tenant_tasks_with_rate_limiting
+
+        logger = logging.getLogger(__name__)
+
+        @shared_task
+        def train_all_tenants():
+            tenants = Tenant.objects.filter(is_active=True)
+            spawn_tenant_tasks_with_rate_limiting(tenants=tenants, task_callable=train.delay, task_name="train", scheduled=True)
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, scheduled=False, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        """,
+    ),)
 
     def check(self, index):
         tenancy = index.tenancy
@@ -93,4 +170,18 @@ class TenantLoopWithoutSpawner(Rule):
                 facts = index.parsed_facts(source.rel)
                 yield self.report(source.rel, facts.spans[loop.span],
                                   f"wrapper task {task.function} enqueues one task per tenant in a loop; use "
-                                  "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them")
+                                  "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them",
+                                  fix=_fix(index, source.rel, facts, loop))
+
+
+def _fix(index, rel, facts, loop):
+    """The loop becomes one spawner call, when its body is only the enqueue (and logging)."""
+    if not loop.only_enqueue:
+        return None
+    spawner = index.settings.spawner_functions[0].rsplit(".", 1)[-1]
+    name = imported_name(facts, rel, index.settings.restore_import, spawner)
+    if name is None:
+        return None
+    local, imports = name
+    return Fix(UNSAFE, (Edit(rel, facts.spans[loop.span], "loop_to_spawner", local),) + imports,
+               f"rewrite the loop into {local}(...)")

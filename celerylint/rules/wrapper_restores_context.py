@@ -1,3 +1,4 @@
+from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -43,6 +44,10 @@ class WrapperRestoresContext(Rule):
         tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
     ```
 
+    ## Fix safety
+    Safe: the statement that is only the restore call is removed (a `with` block is not
+    rewritten).
+
     ## Use instead
     ```python
     # shop/tasks.py
@@ -77,6 +82,68 @@ class WrapperRestoresContext(Rule):
 
     code = "TEN008"
     summary = "a wrapper task restores tenant context"
+    fix_safety = SAFE
+    fix_examples = ((
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context, spawn_tenant_tasks_with_rate_limiting
+        from shop.jobs import train
+        from tenants.models import Tenant
+
+        @shared_task
+        def train_all_tenants(tenant_id=None):
+            restore_tenant_context(tenant_id)
+            spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
+                                                  task_name="train")
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context, spawn_tenant_tasks_with_rate_limiting
+        from shop.jobs import train
+        from tenants.models import Tenant
+
+        @shared_task
+        def train_all_tenants(tenant_id=None):
+            spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
+                                                  task_name="train")
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        """,
+    ),)
 
     def check(self, index):
         tenancy = index.tenancy
@@ -85,6 +152,8 @@ class WrapperRestoresContext(Rule):
                 continue
             facts = index.parsed_facts(task.rel)
             for callee, _, call_span, _ in tenancy.restore_calls(task):
-                yield self.report(task.rel, facts.spans[call_span],
+                span = facts.spans[call_span]
+                yield self.report(task.rel, span,
                                   f"wrapper task {task.function} runs for all tenants and must not restore a "
-                                  f"tenant context ({'.'.join(callee)})")
+                                  f"tenant context ({'.'.join(callee)})",
+                                  fix=Fix(SAFE, (Edit(task.rel, span, "remove"),), "remove the call"))
