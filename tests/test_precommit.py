@@ -68,3 +68,27 @@ def test_repository_is_installable_as_a_hook():
     text = (REPO / "pyproject.toml").read_text()
     assert 'celerylint = "celerylint.cli:main"' in text
     assert Path(REPO / "celerylint" / "__main__.py").exists()
+
+
+TENANT_MODELS = ("from django.db import models\n\n\nclass Order(models.Model):\n"
+                 "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n")
+UNRESTORED = "from celery import shared_task\nfrom shop.models import Order\n\n\n@shared_task\ndef close():\n" \
+             "    Order.objects.all()\n"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed for pre-commit")
+def test_fix_hook_rewrites_and_fails_then_passes(tmp_path, pre_commit_home):
+    repo = write_project(tmp_path / "user-project", {"shop/models.py": TENANT_MODELS, "shop/tasks.py": UNRESTORED})
+    git("init", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+
+    first = try_repo("celerylint-fix", repo, pre_commit_home)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
+    fixed = (repo / "shop" / "tasks.py").read_text()
+    assert "def close(*, tenant_id=None):\n    restore_tenant_context(tenant_id)\n" in fixed
+    assert "from celerylint_runtime import restore_tenant_context" in fixed
+
+    git("add", "-A", cwd=repo)
+    second = try_repo("celerylint-fix", repo, pre_commit_home)
+    assert second.returncode == 0, second.stdout + second.stderr

@@ -129,6 +129,38 @@ class TenantContextNotRestored(Rule):
             restore_tenant_context(tenant_id)
             Order.objects.filter(id=order_id).update(closed=False)
         """,
+    ), (
+        """
+        # shop/models.py
+        from django.db import models
+
+        class Order(models.Model):
+            tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context as restore
+        from shop.models import Order
+
+        @shared_task(bind=True)
+        async def archive(self, order_id, **kwargs):
+            await Order.objects.filter(id=order_id).adelete()
+        """,
+        """
+        # shop/models.py
+        from django.db import models
+
+        class Order(models.Model):
+            tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE)
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context as restore
+        from shop.models import Order
+
+        @shared_task(bind=True)
+        async def archive(self, order_id, *, tenant_id=None, **kwargs):
+            restore(tenant_id)
+            await Order.objects.filter(id=order_id).adelete()
+        """,
     ),)
 
     def check(self, index):
