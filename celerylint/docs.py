@@ -21,7 +21,7 @@ def rules_table() -> str:
     for rule in all_rules():
         summary = rule.summary.replace("<", "&lt;")
         lines.append(f"| [{rule.code}](docs/rules.md#{rule.code.lower()}) | {summary} | "
-                     f"{'opt-in' if rule.opt_in else 'on'} | {rule.severity} | {'yes' if rule.fixable else '—'} |")
+                     f"{'opt-in' if rule.opt_in else 'on'} | {rule.severity} | {rule.fix_safety if rule.fixable else '—'} |")
     return "\n".join(lines)
 
 
