@@ -22,7 +22,12 @@ INSTALLED_APPS = [
     "orders",
     "billing",
     "reports",
+    # Tenant propagation for the Celery app below, `manage.py validate_schedules` and
+    # the celerylint.E001/W001 system checks.
+    "celerylint_runtime.django",
 ]
+
+CELERYLINT_APP = "shop.celery:app"
 
 if os.environ.get("SHOP_DB") == "postgres":
     DATABASES = {

@@ -20,6 +20,8 @@ class CelerylintConfig(AppConfig):
         from celerylint_runtime.context import connect_django_signals
         from celerylint_runtime.task import install
 
+        from celerylint_runtime.django import checks  # noqa: F401  (registers the system checks)
+
         connect_django_signals()
         app_path = getattr(settings, "CELERYLINT_APP", None)
         if app_path:

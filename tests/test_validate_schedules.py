@@ -1,0 +1,391 @@
+"""`manage.py validate_schedules` and the celerylint system checks, run for real: as a
+`python manage.py` subprocess and through `call_command` (in a subprocess too, since
+Django can be configured once per process), against the example project and the test
+project tests/fixtures/djproject, which each test breaks in one way (an edit to its
+sources, an environment variable, or django-celery-beat rows) next to the clean one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, findings
+from services import services  # noqa: F401  (fixture)
+from test_examples_project import EXAMPLES, deliberate
+
+DJPROJECT = REPO / "tests" / "fixtures" / "djproject"
+IGNORE = shutil.ignore_patterns(".celerylint_cache", "__pycache__", "*.sqlite3")
+
+CALL_COMMAND = """
+import io, json, sys
+import django
+django.setup()
+from django.core.management import call_command
+from django.core.management.base import CommandError
+out = io.StringIO()
+try:
+    call_command("validate_schedules", *sys.argv[1:], stdout=out)
+    code = 0
+except CommandError as exc:
+    code = exc.returncode
+print(json.dumps({"code": code, "out": out.getvalue()}))
+"""
+
+
+def copy_project(source: Path, tmp_path: Path, edits: dict | None = None) -> Path:
+    """A copy of `source` with `edits` ({relative path: [(old, new)]}) applied."""
+    root = tmp_path / source.name
+    shutil.copytree(source, root, ignore=IGNORE)
+    for rel, replacements in (edits or {}).items():
+        path = root / rel
+        text = path.read_text()
+        for old, new in replacements:
+            assert old in text, (rel, old)
+            text = text.replace(old, new)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite database with djproject's migrations applied, copied into each test's project."""
+    root = copy_project(DJPROJECT, tmp_path_factory.mktemp("migrated"))
+    proc = manage(root, "migrate", "--verbosity", "0")
+    assert proc.returncode == 0, proc.stderr
+    return root / "db.sqlite3"
+
+
+@pytest.fixture
+def djproject(tmp_path, migrated_sqlite):
+    """make(edits, name) -> a migrated copy of tests/fixtures/djproject with `edits`."""
+    def make(edits: dict | None = None, name: str = "") -> Path:
+        root = copy_project(DJPROJECT, tmp_path / name if name else tmp_path, edits)
+        shutil.copy(migrated_sqlite, root / "db.sqlite3")
+        return root
+
+    return make
+
+
+def environment(root: Path, env: dict | None) -> dict:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DJ_", "REPORT_", "SHOP_", "DJANGO_"))}
+    full.pop("FORCE_COLOR", None)
+    full.update({"DJ_SQLITE_PATH": str(root / "db.sqlite3"), "SHOP_SQLITE_PATH": str(root / "db.sqlite3")})
+    full.update(env or {})
+    return full
+
+
+def manage(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=root, capture_output=True, text=True,
+                          env=environment(root, env), timeout=300)
+
+
+def call_command(root: Path, *args: str, env: dict | None = None, settings: str = "config.settings") -> tuple:
+    """(return code, stdout) of call_command("validate_schedules", *args)."""
+    full = environment(root, env)
+    full.setdefault("DJANGO_SETTINGS_MODULE", settings)
+    proc = subprocess.run([sys.executable, "-c", CALL_COMMAND, *args], cwd=root, capture_output=True, text=True,
+                          env=full, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    return result["code"], result["out"]
+
+
+def report(root: Path, *args: str, env: dict | None = None) -> tuple[int, dict]:
+    proc = manage(root, "validate_schedules", "--format", "json", *args, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def by_check(data: dict, check: str) -> list[dict]:
+    return [f for f in data["findings"] if f["check"] == check]
+
+
+# --------------------------------------------------------------------------- the clean project
+
+
+def test_clean_project_passes_and_lists_every_source_of_entries(tmp_path):
+    root = copy_project(DJPROJECT, tmp_path)
+    proc = manage(root, "migrate", "--verbosity", "0")
+    assert proc.returncode == 0, proc.stderr
+    code, data = report(root)
+    assert code == 0 and data["findings"] == [], data["findings"]
+    sources = {e["name"]: e["task"] for e in data["entries"]}
+    assert sources == {
+        "cleanup-sessions": "jobs.tasks.cleanup_sessions",  # settings
+        "send-digest": "jobs.tasks.send_digest",
+        "report-eu": "jobs.tasks.build_report",  # built from REPORT_REGIONS
+        "report-us": "jobs.tasks.build_report",
+        "heartbeat": "jobs.tasks.heartbeat",  # add_periodic_task in on_after_configure
+        "rollup-daily": "jobs.rollup_daily",  # app.conf.beat_schedule.update, task registered at run time
+    }
+    assert data["app"] == "config"  # found as config.celery_app, without CELERYLINT_APP
+
+
+def test_verbose_lists_entries_with_their_next_run(tmp_path):
+    root = copy_project(DJPROJECT, tmp_path)
+    before = datetime.now(timezone.utc)
+    proc = manage(root, "validate_schedules", "--verbose", "--no-static", "--check-orphaned-tasks")
+    assert proc.returncode == 0, proc.stderr
+    assert "6 beat entries" in proc.stdout
+    lines = proc.stdout.splitlines()
+    at = lines.index("  cleanup-sessions  [beat_schedule]")
+    assert lines[at + 1].strip() == "task: jobs.tasks.cleanup_sessions"
+    when = datetime.fromisoformat(lines[at + 3].split("next run: ")[1])
+    assert (when.hour, when.minute, when.second) == (3, 0, 0)
+    assert before < when <= before + timedelta(days=1)
+    heartbeat = datetime.fromisoformat(lines[lines.index("  heartbeat  [beat_schedule]") + 3].split("next run: ")[1])
+    assert timedelta(seconds=298) <= heartbeat - before <= timedelta(seconds=302 + 60)
+
+
+def test_task_registered_only_at_run_time_is_not_orphaned(tmp_path):
+    root = copy_project(DJPROJECT, tmp_path)
+    static = [(path, code) for path, _, _, code, message in findings(root) if "rollup" in message]
+    assert static == [("config/celery.py", "BEAT001")]  # static analysis alone calls it orphaned
+    code, data = report(root)
+    assert code == 0
+    assert not [f for f in data["findings"] if "rollup" in f["message"]]
+    assert "celerylint.E001" not in manage(root, "check").stderr
+
+
+# --------------------------------------------------------------------------- orphaned
+
+
+ORPHAN = {"config/settings.py": [('"task": "jobs.tasks.send_digest"', '"task": "jobs.tasks.send_digests"')]}
+
+
+def test_orphaned_entry_fails_through_call_command_and_manage_py(djproject):
+    bad = djproject(ORPHAN, "bad")
+    code, out = call_command(bad, "--check-orphaned-tasks")
+    assert code == 1
+    assert ('ERROR [orphaned] beat entry "send-digest" names task "jobs.tasks.send_digests", which is not '
+            'registered (did you mean "jobs.tasks.send_digest"?)') in out
+    proc = manage(bad, "validate_schedules", "--check-orphaned-tasks")
+    assert proc.returncode == 1
+    assert "CommandError: 1 error in the beat schedule" in proc.stderr
+    fixed = djproject(name="fixed")
+    assert call_command(fixed, "--check-orphaned-tasks")[0] == 0
+    assert manage(fixed, "validate_schedules", "--check-orphaned-tasks").returncode == 0
+
+
+def test_orphan_is_reported_once_though_static_analysis_sees_it_too(djproject):
+    bad = djproject(ORPHAN)
+    assert ("config/settings.py", "BEAT001") in [(p, c) for p, _, _, c, _ in findings(bad)]
+    code, data = report(bad)
+    assert code == 1
+    assert [(f["check"], f["entries"]) for f in data["findings"]] == [("orphaned", ["send-digest"])]
+    assert data["summary"] == {"errors": 1, "warnings": 0}
+
+
+def test_manage_py_check_prints_the_system_check_error(djproject):
+    bad = djproject(ORPHAN, "bad")
+    proc = manage(bad, "check")
+    assert proc.returncode == 1
+    assert ('send-digest: (celerylint.E001) beat entry "send-digest" names task "jobs.tasks.send_digests", '
+            "which is not registered") in proc.stderr
+    deploy = manage(bad, "check", "--deploy")
+    assert deploy.returncode == 1 and "(celerylint.E001)" in deploy.stderr
+    fixed = djproject(name="fixed")
+    proc = manage(fixed, "check")
+    assert proc.returncode == 0 and "celerylint" not in proc.stderr + proc.stdout
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def test_same_task_and_arguments_scheduled_twice_is_a_duplicate(djproject):
+    twice = {"config/celery.py": [(
+        '    sender.add_periodic_task(300.0,',
+        '    sender.add_periodic_task(crontab(hour=3, minute=0), sender.signature("jobs.tasks.cleanup_sessions"),\n'
+        '                             name="nightly-cleanup", expires=60)\n'
+        '    sender.add_periodic_task(300.0,')]}
+    bad = djproject(twice, "bad")
+    code, data = report(bad, "--check-duplicates")
+    assert code == 1
+    assert [(f["level"], f["entries"]) for f in data["findings"]] == [("error", ["cleanup-sessions", "nightly-cleanup"])]
+    assert "the job runs twice" in data["findings"][0]["message"]
+    # Different arguments are different jobs: the region reports share a task.
+    fixed = djproject(name="fixed")
+    assert report(fixed, "--check-duplicates")[1]["findings"] == []
+
+
+# --------------------------------------------------------------------------- hotspots
+
+CROWDED = {"REPORT_REGIONS": "eu,us,apac,latam", "REPORT_MINUTE_STEP": "0"}
+
+
+def test_more_entries_than_the_threshold_in_one_minute_is_a_hotspot(djproject):
+    root = djproject()
+    code, data = report(root, "--check-hotspots", env=CROWDED)
+    assert code == 0  # a warning
+    [finding] = data["findings"]
+    assert finding["level"] == "warning"
+    assert finding["entries"] == ["report-eu", "report-us", "report-apac", "report-latam"]
+    assert finding["message"].startswith("4 entries fire together at Sun 05:00, Mon 05:00, Tue 05:00, Wed 05:00, "
+                                         "Thu 05:00, ... (threshold 3)")
+    proc = manage(root, "check", env=CROWDED)
+    assert proc.returncode == 0 and "(celerylint.W001) 4 entries fire together" in proc.stderr
+    # the same regions staggered (the environment's default step), or three of them, are fine
+    assert report(root, "--check-hotspots", env={"REPORT_REGIONS": "eu,us,apac,latam"})[1]["findings"] == []
+    assert report(root, "--check-hotspots", env={**CROWDED, "REPORT_REGIONS": "eu,us,apac"})[1]["findings"] == []
+
+
+def test_hotspot_threshold_setting(djproject):
+    higher = {"config/settings.py": [("CELERY_TASK_TIME_LIMIT = 600", "CELERY_TASK_TIME_LIMIT = 600\n"
+                                      "CELERYLINT_HOTSPOT_THRESHOLD = 4")]}
+    root = djproject(higher, "higher")
+    assert report(root, "--check-hotspots", env=CROWDED)[1]["findings"] == []
+    broken = {"config/settings.py": [("CELERY_TASK_TIME_LIMIT = 600", "CELERY_TASK_TIME_LIMIT = 600\n"
+                                      "CELERYLINT_HOTSPOT_THRESHOLD = '4'")]}
+    root = djproject(broken, "broken")
+    proc = manage(root, "validate_schedules", "--check-hotspots")
+    assert proc.returncode == 2
+    assert "CELERYLINT_HOTSPOT_THRESHOLD must be a positive integer, not '4'" in proc.stderr
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def test_entry_that_can_pile_up_is_reported_with_the_fix(djproject):
+    no_expiry = {"config/celery.py": [(', name="heartbeat", expires=300)', ', name="heartbeat")')]}
+    bad = djproject(no_expiry, "bad")
+    code, data = report(bad, "--check-idempotency")
+    assert code == 0
+    assert [f["message"] for f in data["findings"]] == [
+        'beat entry "heartbeat" runs every 300 s without expires and its task\'s time limit (600 s) is longer: '
+        'runs can pile up; set options={"expires": 300}']
+    fixed = djproject(name="fixed")
+    assert report(fixed, "--check-idempotency")[1]["findings"] == []
+
+
+# --------------------------------------------------------------------------- django-celery-beat
+
+ROWS = """
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+every_10 = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
+nightly = CrontabSchedule.objects.create(minute="45", hour="2", timezone="UTC")
+PeriodicTask.objects.create(name="db-digest", task="jobs.tasks.send_digest", crontab=nightly,
+                            kwargs='{"period": "weekly"}', expire_seconds=3600)
+PeriodicTask.objects.create(name="db-orphan", task="jobs.tasks.retired_job", interval=every_10, expire_seconds=600)
+PeriodicTask.objects.create(name="db-disabled-orphan", task="jobs.tasks.gone", interval=every_10, enabled=False)
+PeriodicTask.objects.create(name="heartbeat", task="jobs.tasks.send_digest", kwargs='{"period": "hourly"}',
+                            interval=every_10, expire_seconds=600)
+PeriodicTask.objects.create(name="cleanup-sessions", task="jobs.tasks.cleanup_sessions", crontab=nightly,
+                            expire_seconds=3600)  # DatabaseScheduler's copy of the settings entry
+
+"""
+
+
+def database_rows_are_checked(root: Path, env: dict) -> None:
+    proc = manage(root, "migrate", "--verbosity", "0", env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = manage(root, "shell", "-c", ROWS, env=env)
+    assert proc.returncode == 0, proc.stderr
+    code, data = report(root, env=env)
+    assert code == 1
+    names = {e["name"]: e["source"] for e in data["entries"]}
+    assert names["db-digest"] == names["db-orphan"] == "database" and "db-disabled-orphan" not in names
+    assert names["cleanup-sessions"] == "beat_schedule"  # listed once
+    assert {(f["check"], tuple(f["entries"])) for f in data["findings"]} == {
+        ("orphaned", ("db-orphan",)),
+        ("duplicates", ("heartbeat",)),  # the database row takes the name of a beat_schedule entry
+    }
+    orphan = by_check(data, "orphaned")[0]["message"]
+    assert orphan.startswith('database entry "db-orphan" names task "jobs.tasks.retired_job", which is not registered')
+    # `manage.py check` reads the database only when asked to
+    assert "db-orphan" not in manage(root, "check", env=env).stderr
+    proc = manage(root, "check", "--database", "default", env=env)
+    assert proc.returncode == 1 and "db-orphan: (celerylint.E001)" in proc.stderr
+    # fixed: the orphan row disabled, the colliding one renamed
+    fix = ('from django_celery_beat.models import PeriodicTask\n'
+           'PeriodicTask.objects.filter(name="db-orphan").update(enabled=False)\n'
+           'PeriodicTask.objects.filter(name="heartbeat").update(name="db-cleanup")\n')
+    assert manage(root, "shell", "-c", fix, env=env).returncode == 0
+    code, data = report(root, env=env)
+    assert code == 0 and data["findings"] == [], data["findings"]
+    assert manage(root, "check", "--database", "default", env=env).returncode == 0
+
+
+def test_django_celery_beat_rows_in_sqlite(tmp_path):
+    database_rows_are_checked(copy_project(DJPROJECT, tmp_path), {})
+
+
+def test_django_celery_beat_rows_in_postgresql(tmp_path, services):  # noqa: F811
+    import psycopg
+
+    name = f"djproject_{uuid.uuid4().hex[:8]}"
+    dsn = dict(host=services["pg_host"], port=services["pg_port"], user="postgres", dbname="postgres", autocommit=True)
+    with psycopg.connect(**dsn) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        env = {"DJ_DB": "postgres", "DJ_PG_HOST": services["pg_host"], "DJ_PG_PORT": str(services["pg_port"]),
+               "DJ_PG_NAME": name}
+        database_rows_are_checked(copy_project(DJPROJECT, tmp_path), env)
+    finally:
+        with psycopg.connect(**dsn) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_unmigrated_database_is_a_warning_not_a_crash(tmp_path):
+    root = copy_project(DJPROJECT, tmp_path)
+    code, data = report(root)
+    assert code == 0
+    [finding] = data["findings"]
+    assert finding["check"] == "database" and finding["level"] == "warning"
+    assert "no such table: django_celery_beat_periodictask" in finding["message"]
+
+
+# --------------------------------------------------------------------------- the example project
+
+
+def test_example_project_live_and_static_findings(tmp_path):
+    root = copy_project(EXAMPLES, tmp_path)
+    code, out = call_command(root, settings="shop.settings")
+    assert code == 1
+    assert ('ERROR [orphaned] beat entry "issue-invoices-all-tenants" names task '
+            '"billing.tasks.scheduled_issue_invoice_all_tenants", which is not registered (did you mean '
+            '"billing.tasks.scheduled_issue_invoices_all_tenants"?)') in out
+    code, data = report(root)
+    static = {(f["location"].split(":")[0], int(f["location"].split(":")[1]), f["code"])
+              for f in by_check(data, "static")}
+    live_orphan = {(p, line, c) for p, line, c in deliberate(root) if c == "BEAT001"}
+    assert len(live_orphan) == 1
+    # every deliberate mistake once: the orphan from the live app, the rest from static analysis
+    assert static == deliberate(root) - live_orphan
+    assert by_check(data, "orphaned")[0]["entries"] == ["issue-invoices-all-tenants"]
+    proc = manage(root, "check")
+    assert proc.returncode == 1 and "issue-invoices-all-tenants: (celerylint.E001)" in proc.stderr
+
+
+def test_example_project_fixed_passes_the_live_checks(tmp_path):
+    rename = {"shop/settings.py": [("scheduled_issue_invoice_all_tenants", "scheduled_issue_invoices_all_tenants")]}
+    root = copy_project(EXAMPLES, tmp_path, rename)
+    proc = manage(root, "validate_schedules", "--no-static")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Checked 6 beat entries (orphaned, duplicates, hotspots, idempotency): 0 errors, 0 warnings" in proc.stdout
+    assert manage(root, "check").returncode == 0
+
+
+# --------------------------------------------------------------------------- our logic
+
+
+def test_minutes_of_week_and_intervals():
+    from celery.schedules import crontab, schedule
+
+    from celerylint_runtime.django.schedules import describe_minute, interval_seconds, minutes_of_week
+
+    weekly = crontab(hour=3, minute=30, day_of_week="sunday")
+    assert minutes_of_week(weekly) == {3 * 60 + 30}
+    assert describe_minute(3 * 60 + 30) == "Sun 03:30"
+    assert interval_seconds(weekly) == 7 * 24 * 3600
+    assert interval_seconds(crontab(minute="*/15")) == 15 * 60
+    assert interval_seconds(crontab(hour="1,23", minute=0)) == 2 * 3600  # across midnight
+    assert interval_seconds(schedule(timedelta(seconds=90))) == 90
+    assert minutes_of_week(schedule(timedelta(seconds=90))) is None
