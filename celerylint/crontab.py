@@ -78,7 +78,7 @@ __all__ = [
     "Hotspot",
     "crontab_from_call",
     "crontab_from_string",
-    "describe_minute",
+    "describe_minutes",
     "hotspots",
     "minutes_of_week",
     "parse_field",
@@ -327,12 +327,29 @@ def period_seconds(c: Crontab) -> int | None:
     return gap * 60
 
 
-def describe_minute(minute_of_week: int) -> str:
-    """``"Mon 02:30"`` for a minute of the week (0 = Sunday 00:00)."""
-    if not 0 <= minute_of_week < MINUTES_PER_WEEK:
-        raise ValueError(f"minute of week out of range: {minute_of_week!r}")
-    day, rest = divmod(minute_of_week, MINUTES_PER_DAY)
-    return f"{_DAY_NAMES[day]} {rest // 60:02d}:{rest % 60:02d}"
+def describe_minutes(minutes: Iterable[int]) -> str:
+    """``"every day at 00:00"``, ``"Mon-Fri at 09:00, 17:00"``, ``"Sun at 05:00"``: the
+    minutes of the week (0 = Sunday 00:00) grouped by the days they fall on."""
+    days_of: dict[int, set[int]] = {}
+    for minute in sorted(set(minutes)):
+        if not 0 <= minute < MINUTES_PER_WEEK:
+            raise ValueError(f"minute of week out of range: {minute!r}")
+        day, rest = divmod(minute, MINUTES_PER_DAY)
+        days_of.setdefault(rest, set()).add(day)
+    times_of: dict[frozenset[int], list[int]] = {}
+    for rest, days in sorted(days_of.items()):
+        times_of.setdefault(frozenset(days), []).append(rest)
+    parts = []
+    for days, rests in sorted(times_of.items(), key=lambda item: item[1][0]):
+        if len(days) == 7:
+            when = "every day"
+        elif days == frozenset(range(1, 6)):
+            when = "Mon-Fri"
+        else:
+            when = ", ".join(_DAY_NAMES[d] for d in sorted(days, key=lambda d: (d + 6) % 7))  # Monday first
+        shown = ", ".join(f"{r // 60:02d}:{r % 60:02d}" for r in rests[:4]) + (", ..." if len(rests) > 4 else "")
+        parts.append(f"{when} at {shown}")
+    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- collisions

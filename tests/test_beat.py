@@ -174,3 +174,21 @@ def test_task_defined_in_a_file_the_prefilter_skips_is_found_on_demand(tmp_path)
         "proj/settings.py": 'CELERY_BEAT_SCHEDULE = {"n": {"task": "ops.nightly", "schedule": 1}}\n',
     })
     assert findings(root) == []
+
+
+def test_hotspot_message_says_when_the_entries_fire_together(tmp_path):
+    entries = "\n".join(
+        f'    "{name}": {{"task": "ops.tasks.ping", "args": ({i},), "schedule": crontab(minute=0, hour={hour!r}{dow})}},'
+        for i, (name, hour, dow) in enumerate([
+            ("a", 0, ""), ("b", 0, ""), ("c", "0,12", ""), ("d", 0, ""),  # together every day at 00:00
+            ("e", 9, ', day_of_week="mon-fri"'), ("f", 9, ""), ("g", 9, ""), ("h", 9, ', day_of_week="1-5"'),
+        ])
+    )
+    root = write_project(tmp_path, {
+        "ops/tasks.py": TASKS,
+        "proj/settings.py": f"from celery.schedules import crontab\n\nCELERY_BEAT_SCHEDULE = {{\n{entries}\n}}\n",
+    })
+    messages = {line: message for _, line, _, code, message in findings(root) if code == "BEAT005"}
+    assert set(messages) == set(range(4, 12))
+    assert messages[4].startswith('4 crontab entries fire together every day at 00:00 (hotspot-threshold is 3): "a", "b"')
+    assert messages[8].startswith('4 crontab entries fire together Mon-Fri at 09:00 (hotspot-threshold is 3): "e", "f"')

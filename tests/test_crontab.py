@@ -25,7 +25,7 @@ from celerylint.crontab import (
     Hotspot,
     crontab_from_call,
     crontab_from_string,
-    describe_minute,
+    describe_minutes,
     hotspots,
     minutes_of_week,
     parse_field,
@@ -379,16 +379,26 @@ def test_period_seconds_full_day_of_month_spelled_out_is_unrestricted():
     assert period_seconds(c) == 24 * 3600
 
 
-# --------------------------------------------------------------------------- describe_minute
+# --------------------------------------------------------------------------- describe_minutes
 
 
-def test_describe_minute_matches_calendar():
-    for m in range(0, 7 * 1440):
+def test_describe_minutes_names_days_and_times():
+    day = 24 * 60
+    assert describe_minutes([d * day for d in range(7)]) == "every day at 00:00"
+    assert describe_minutes([5 * 60]) == "Sun at 05:00"
+    assert describe_minutes([d * day + h * 60 for d in range(1, 6) for h in (9, 17)]) == "Mon-Fri at 09:00, 17:00"
+    # Monday first; days with different times are separate groups, earliest time first
+    assert describe_minutes([0 * day + 120, 6 * day + 120, 3 * day + 30]) == "Wed at 00:30; Sat, Sun at 02:00"
+    assert describe_minutes([m * 60 for m in range(6)]) == "Sun at 00:00, 01:00, 02:00, 03:00, ..."
+
+
+def test_describe_minutes_agrees_with_the_calendar():
+    for m in range(0, 7 * 1440, 7):
         t = SUNDAY + timedelta(minutes=m)
-        assert describe_minute(m) == f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[t.weekday()]} {t:%H:%M}"
+        assert describe_minutes([m]) == f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[t.weekday()]} at {t:%H:%M}"
     for bad in (-1, 7 * 1440):
         with pytest.raises(ValueError):
-            describe_minute(bad)
+            describe_minutes([bad])
 
 
 # --------------------------------------------------------------------------- hotspots

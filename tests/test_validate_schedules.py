@@ -228,8 +228,7 @@ def test_more_entries_than_the_threshold_in_one_minute_is_a_hotspot(djproject):
     [finding] = data["findings"]
     assert finding["level"] == "warning"
     assert finding["entries"] == ["report-eu", "report-us", "report-apac", "report-latam"]
-    assert finding["message"].startswith("4 entries fire together at Sun 05:00, Mon 05:00, Tue 05:00, Wed 05:00, "
-                                         "Thu 05:00, ... (threshold 3)")
+    assert finding["message"].startswith("4 entries fire together every day at 05:00 (threshold 3)")
     proc = manage(root, "check", env=CROWDED)
     assert proc.returncode == 0 and "(celerylint.W001) 4 entries fire together" in proc.stderr
     # the same regions staggered (the environment's default step), or three of them, are fine
@@ -379,11 +378,12 @@ def test_example_project_fixed_passes_the_live_checks(tmp_path):
 def test_minutes_of_week_and_intervals():
     from celery.schedules import crontab, schedule
 
-    from celerylint_runtime.django.schedules import describe_minute, interval_seconds, minutes_of_week
+    from celerylint_runtime.django.schedules import describe_minutes, interval_seconds, minutes_of_week
 
     weekly = crontab(hour=3, minute=30, day_of_week="sunday")
     assert minutes_of_week(weekly) == {3 * 60 + 30}
-    assert describe_minute(3 * 60 + 30) == "Sun 03:30"
+    assert describe_minutes(minutes_of_week(weekly)) == "Sun at 03:30"
+    assert describe_minutes(minutes_of_week(crontab(hour="9,17", minute=0, day_of_week="mon-fri"))) == "Mon-Fri at 09:00, 17:00"
     assert interval_seconds(weekly) == 7 * 24 * 3600
     assert interval_seconds(crontab(minute="*/15")) == 15 * 60
     assert interval_seconds(crontab(hour="1,23", minute=0)) == 2 * 3600  # across midnight

@@ -134,7 +134,10 @@ class BeatHotspot(Rule):
                 continue
             by_id = {id(e): e for e in entries}
             for spot in crontab.hotspots([(id(e), e.schedule) for e in entries], threshold):
-                when = crontab.describe_minute(spot.minute_of_week) + (f" {spot.note}" if spot.note else "")
+                together = frozenset.intersection(*(crontab.minutes_of_week(by_id[k].schedule) for k in spot.keys))
+                when = crontab.describe_minutes(together)
+                if spot.note:
+                    when = when.removeprefix("every day ") + f" {spot.note}"
                 names = [by_id[k].key or "?" for k in spot.keys]
                 listed = ", ".join(f'"{n}"' for n in names[:8]) + (", ..." if len(names) > 8 else "")
                 for key in spot.keys:
@@ -144,5 +147,5 @@ class BeatHotspot(Rule):
                     reported.add(entry.identity)
                     yield self.report(
                         entry.rel, entry.anchor,
-                        f"{spot.count} crontab entries fire at {when} (hotspot-threshold is {threshold}): {listed}",
+                        f"{spot.count} crontab entries fire together {when} (hotspot-threshold is {threshold}): {listed}",
                     )

@@ -215,9 +215,27 @@ def next_run(schedule) -> datetime | None:
     return (when + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
-def describe_minute(minute: int) -> str:
-    day, rest = divmod(minute, 24 * 60)
-    return f"{DAY_NAMES[day]} {rest // 60:02d}:{rest % 60:02d}"
+def describe_minutes(minutes) -> str:
+    """``"every day at 00:00"``, ``"Mon-Fri at 09:00, 17:00"``, ``"Sun at 05:00"``: the
+    minutes of the week (0 = Sunday 00:00) grouped by the days they fall on."""
+    days_of: dict[int, set[int]] = {}
+    for minute in sorted(set(minutes)):
+        day, rest = divmod(minute, 24 * 60)
+        days_of.setdefault(rest, set()).add(day)
+    times_of: dict[frozenset, list[int]] = {}
+    for rest, days in sorted(days_of.items()):
+        times_of.setdefault(frozenset(days), []).append(rest)
+    parts = []
+    for days, rests in sorted(times_of.items(), key=lambda item: item[1][0]):
+        if len(days) == 7:
+            when = "every day"
+        elif days == frozenset(range(1, 6)):
+            when = "Mon-Fri"
+        else:
+            when = ", ".join(DAY_NAMES[d] for d in sorted(days, key=lambda d: (d + 6) % 7))  # Monday first
+        shown = ", ".join(f"{r // 60:02d}:{r % 60:02d}" for r in rests[:4]) + (", ..." if len(rests) > 4 else "")
+        parts.append(f"{when} at {shown}")
+    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- checks
@@ -275,9 +293,8 @@ def check_hotspots(entries: list[Entry], threshold: int) -> list[Finding]:
             crowded.setdefault(tuple(e.name for e in group), []).append(minute)
     findings = []
     for names, minutes in sorted(crowded.items(), key=lambda item: (-len(item[0]), item[1][0])):
-        shown = ", ".join(describe_minute(m) for m in minutes[:5]) + (", ..." if len(minutes) > 5 else "")
         findings.append(Finding("hotspots", "warning",
-                                f"{len(names)} entries fire together at {shown} (threshold {threshold}): "
+                                f"{len(names)} entries fire together {describe_minutes(minutes)} (threshold {threshold}): "
                                 + ", ".join(f'"{n}"' for n in names), names))
     return findings
 
