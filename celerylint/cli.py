@@ -113,7 +113,7 @@ def _check(args: argparse.Namespace) -> int:
     def run():
         try:
             return check(args.paths, settings, root, use_cache=not args.no_cache, jobs=args.jobs,
-                         select=args.select, ignore=args.ignore)
+                         select=args.select, ignore=args.ignore, verbose=args.verbose)
         except UsageError as exc:
             raise _Usage(str(exc)) from None
 

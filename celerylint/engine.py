@@ -179,8 +179,9 @@ def _transient(facts: FileFacts) -> bool:
 
 
 def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = True, jobs: int | None = None,
-          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = ()) -> CheckResult:
-    """Check the project at `root`; report the findings located in `paths` (all when empty)."""
+          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), verbose: bool = False) -> CheckResult:
+    """Check the project at `root`; report the findings located in `paths` (all when empty).
+    `verbose` adds what was found (tasks, beat entries) to the notes."""
     started = time.perf_counter()
     found = discover(root, settings)
     files = list(found.files)
@@ -229,6 +230,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                 if source is None or _suppressed(diag, index, source, settings):
                     continue
                 diagnostics.append(diag)
+        found_notes = _found_notes(index) if verbose else []
     finally:
         run.close()
     warning = run.cache.save()
@@ -240,9 +242,19 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
         f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
-    ] + sorted(set(index.notes))
+    ] + found_notes + sorted(set(index.notes))
     return CheckResult(sorted(set(diagnostics)), len(scoped), root, index, set(scoped), notes, warnings,
                        time.perf_counter() - started)
+
+
+def _found_notes(index: ProjectIndex) -> list[str]:
+    tasks = index.all_tasks()
+    entries = index.beat_entries()
+    schedules = [s for s in index.schedules if s.merged_into is None]
+    return [
+        f"found: {len(tasks)} task definitions ({len({t.name for t in tasks if t.name})} names) in "
+        f"{len({t.rel for t in tasks})} files; {len(entries)} beat entries in {len(schedules)} schedules",
+    ]
 
 
 def _suppressed(diag: Diagnostic, index: ProjectIndex, source: SourceFile, settings: Settings) -> bool:

@@ -41,6 +41,22 @@ def test_clean_project_exits_zero(tmp_path):
     assert proc.stdout.strip() == "All checks passed (checked 2 files)."
 
 
+def test_verbose_says_what_was_found_and_what_could_not_be_read(tmp_path):
+    files = dict(ORPHAN_PROJECT)
+    files["proj/celery.py"] = (
+        "from celery import Celery\n\napp = Celery('proj')\n"
+        "app.conf.beat_schedule = {name: {'task': 'ops.tasks.ping', 'schedule': 5} for name in ('x', 'y')}\n"
+    )
+    root = write_project(tmp_path / "p", files)
+    quiet = run_cli("check", "--no-cache", cwd=root)
+    assert quiet.stderr == ""
+    proc = run_cli("check", "--no-cache", "--verbose", cwd=root)
+    assert proc.stdout == quiet.stdout and proc.returncode == quiet.returncode == 1
+    notes = proc.stderr.splitlines()
+    assert "celerylint: found: 1 task definitions (1 names) in 1 files; 2 beat entries in 2 schedules" in notes
+    assert "celerylint: proj.celery: a beat schedule built by code cannot be read statically" in notes
+
+
 def test_json_output_matches_the_contract(tmp_path):
     root = write_project(tmp_path / "p", ORPHAN_PROJECT)
     proc = run_cli("check", "--format", "json", "--no-cache", cwd=root)
