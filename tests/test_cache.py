@@ -151,3 +151,17 @@ def test_orphan_searches_are_remembered_until_a_skipped_file_changes(tmp_path, m
     os.utime(views, (later, later))
     _, found = run(root)
     assert len(reads) > first and found == [("proj/settings.py", 1, "BEAT001")]
+
+
+def test_warm_run_does_not_load_libcst(tmp_path):
+    # A warm run is all cache: loading libcst (for parsing or for fixes) would cost it
+    # a third of its time on a large project.
+    import subprocess
+    import sys
+
+    root = write_project(tmp_path / "p", dict(FILES, **{"ops/more.py": FILES["ops/tasks.py"].replace("ping", "pong")}))
+    run(root)
+    probe = ("import sys\nfrom celerylint.cli import main\nstatus = main(['check', '.', '--format', 'json'])\n"
+             "print(status, 'libcst' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "1 False", proc.stdout + proc.stderr

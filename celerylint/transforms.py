@@ -1,0 +1,402 @@
+"""The libcst side of the autofixes (`celerylint.fixes`): the transformer that applies
+`Edit`s at their positions, the operations it knows, and adding imports.
+
+Imported only when a fix is applied, so a check run never loads libcst for fixes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from celerylint.fixes import Edit
+
+
+class NotApplicable(Exception):
+    pass
+
+
+class Applier(cst.CSTTransformer):
+    """Applies the edits whose spans match a node's position (PositionProvider)."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, by_span: dict[tuple, list[Edit]]):
+        super().__init__()
+        self.by_span = by_span
+        self.pending = {k: list(v) for k, v in by_span.items()}
+
+    def on_leave(self, original_node, updated_node):
+        if isinstance(original_node, cst.SimpleStatementLine) and len(original_node.body) == 1 \
+                and isinstance(original_node.body[0], cst.Expr) and self._take(original_node.body[0].value, "remove"):
+            return cst.RemoveFromParent()  # "remove": the statement that is just this call
+        # Function-level edits name the function by its name's span (where rules report).
+        target = original_node.name if isinstance(original_node, cst.FunctionDef) else original_node
+        try:
+            pos = self.get_metadata(PositionProvider, target)
+        except KeyError:
+            return updated_node
+        key = (pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
+        edits = self.pending.get(key)
+        if not edits:
+            return updated_node
+        remaining = []
+        for edit in edits:
+            op = OPERATIONS.get(edit.op)
+            result = op(updated_node, edit.arg) if op is not None else None
+            if result is None:
+                remaining.append(edit)  # maybe a node of another type at the same span
+            else:
+                updated_node = result
+        if remaining:
+            self.pending[key] = remaining
+        else:
+            del self.pending[key]
+        return updated_node
+
+    def _take(self, node, op: str) -> bool:
+        """Whether an edit `op` is pending for `node`; consumes it."""
+        try:
+            pos = self.get_metadata(PositionProvider, node)
+        except KeyError:
+            return False
+        key = (pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
+        edits = self.pending.get(key, [])
+        for edit in edits:
+            if edit.op == op:
+                edits.remove(edit)
+                if not edits:
+                    del self.pending[key]
+                return True
+        return False
+
+
+# --------------------------------------------------------------------------- operations
+# Each takes the (updated) node and the edit's argument, and returns the new node, or
+# None when the node is not of the kind the operation changes.
+
+
+def _string(node, text: str):
+    if not isinstance(node, cst.SimpleString) or "b" in node.prefix.lower():
+        return None
+    quote = node.quote
+    body = text.replace("\\", "\\\\") if "r" not in node.prefix.lower() else text
+    if quote in body:
+        return None
+    return node.with_changes(value=f"{node.prefix}{quote}{body}{quote}")
+
+
+def _wrap_str(node, _):
+    if not isinstance(node, cst.BaseExpression):
+        return None
+    return cst.Call(func=cst.Name("str"), args=[cst.Arg(value=node)])
+
+
+def _name(node, name: str):
+    if not isinstance(node, cst.BaseExpression):
+        return None
+    return cst.Name(name)
+
+
+def _decorator_to(node, name: str):
+    """`@app.task(...)` / `@app.task` -> `@<name>(...)` / `@<name>`."""
+    if not isinstance(node, cst.Decorator):
+        return None
+    expr = node.decorator
+    if isinstance(expr, cst.Call):
+        return node.with_changes(decorator=expr.with_changes(func=cst.Name(name)))
+    return node.with_changes(decorator=cst.Name(name))
+
+
+def _tenant_param():
+    return cst.Param(name=cst.Name("tenant_id"), default=cst.Name("None"),
+                     equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                           whitespace_after=cst.SimpleWhitespace("")))
+
+
+def _add_tenant_param(node, _):
+    """`*, tenant_id=None` as the last parameter before `**kwargs` (keyword-only)."""
+    if not isinstance(node, cst.FunctionDef):
+        return None
+    params = node.params
+    if any(p.name.value == "tenant_id" for p in _all_params(params)):
+        return None
+    new = [_tenant_param()]
+    if not isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        new.insert(0, cst.ParamStar())
+    return node.with_changes(params=_insert_params(node, params, new))
+
+
+def _all_params(params) -> list:
+    out = list(params.posonly_params) + list(params.params)
+    if isinstance(params.star_arg, cst.Param):
+        out.append(params.star_arg)
+    out += list(params.kwonly_params)
+    if params.star_kwarg is not None:
+        out.append(params.star_kwarg)
+    return out
+
+
+def _insert_params(function, params, new: list):
+    """Insert `new` (a ParamStar and/or Params) before `**kwargs` or at the end, laid out
+    like the existing parameters (one per line with trailing commas stays so)."""
+    has_star = isinstance(params.star_arg, (cst.Param, cst.ParamStar))
+    before = list(params.posonly_params) + list(params.params) + ([params.star_arg] if has_star else []) \
+        + list(params.kwonly_params)
+    laid = _with_layout(before, new, params.star_kwarg is not None, function.whitespace_before_params)
+    cut = len(params.posonly_params)
+    posonly, laid = laid[:cut], laid[cut:]
+    cut = len(params.params)
+    normal, laid = laid[:cut], laid[cut:]
+    star = params.star_arg
+    if has_star:
+        star, laid = laid[0], laid[1:]
+    elif laid and isinstance(laid[0], cst.ParamStar):
+        star, laid = laid[0], laid[1:]
+    return params.with_changes(posonly_params=posonly, params=normal, star_arg=star, kwonly_params=laid)
+
+
+def _with_layout(before: list, new: list, followed: bool, opening) -> list:
+    """`before + new`, with commas copying the existing layout."""
+    if not before:
+        return new
+    last = before[-1]
+    trailing = last.comma
+    multiline = isinstance(trailing, cst.Comma) and isinstance(trailing.whitespace_after,
+                                                                cst.ParenthesizedWhitespace)
+    if multiline:
+        if len(before) >= 2 and isinstance(before[-2].comma, cst.Comma):
+            between = before[-2].comma
+        elif isinstance(opening, cst.ParenthesizedWhitespace):
+            between = cst.Comma(whitespace_after=opening)
+        else:
+            between = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        if followed:  # **kwargs comes after: everything new sits "between"
+            return before + [n.with_changes(comma=between) for n in new]
+        laid = [n.with_changes(comma=between) for n in new[:-1]] + [new[-1].with_changes(comma=trailing)]
+        return before[:-1] + [last.with_changes(comma=between)] + laid
+    if isinstance(trailing, cst.Comma) and not followed:
+        before = before[:-1] + [last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
+    return before + new
+
+
+def _param_default_none(node, _):
+    if not isinstance(node, cst.Param):
+        return None
+    equal = node.equal if isinstance(node.equal, cst.AssignEqual) else cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    return node.with_changes(default=cst.Name("None"), equal=equal)
+
+
+def _param_to_keyword_last(node, _):
+    """Move `tenant_id` out of its place and add it back as `*, tenant_id=None`."""
+    if not isinstance(node, cst.FunctionDef):
+        return None
+    params = node.params
+    kept = params.with_changes(
+        params=[p for p in params.params if p.name.value != "tenant_id"],
+        posonly_params=[p for p in params.posonly_params if p.name.value != "tenant_id"],
+        kwonly_params=[p for p in params.kwonly_params if p.name.value != "tenant_id"],
+    )
+    if len(_all_params(kept)) == len(_all_params(params)):
+        return None
+    # The element now last among the positionals may have kept a comma meant for a
+    # following one; `_insert_params` relays the commas out.
+    stripped = node.with_changes(params=kept)
+    return _add_tenant_param(stripped, None)
+
+
+def _insert_restore(node, name: str):
+    """`<name>(tenant_id)` as the first statement, after a docstring."""
+    if not isinstance(node, cst.FunctionDef) or not isinstance(node.body, cst.IndentedBlock):
+        return None
+    statement = cst.SimpleStatementLine(body=[cst.Expr(cst.Call(func=cst.Name(name),
+                                                                args=[cst.Arg(cst.Name("tenant_id"))]))])
+    body = list(node.body.body)
+    at = 1 if body and _is_docstring(body[0]) else 0
+    return node.with_changes(body=node.body.with_changes(body=body[:at] + [statement] + body[at:]))
+
+
+def _is_docstring(stmt) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)
+            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _add_expires(node, seconds: Any):
+    """A beat entry dict: `"options": {"expires": N}` (or `"expires": N` added to an
+    existing options dict literal)."""
+    if not isinstance(node, cst.Dict):
+        return None
+    number = _number(seconds)
+    for index, element in enumerate(node.elements):
+        if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString) \
+                and element.key.evaluated_value == "options":
+            if not isinstance(element.value, cst.Dict):
+                return None
+            options = element.value
+            added = _dict_append(options, cst.DictElement(key=_like_key(options, "expires"), value=number))
+            elements = list(node.elements)
+            elements[index] = element.with_changes(value=added)
+            return node.with_changes(elements=elements)
+    inner = cst.Dict(elements=[cst.DictElement(key=_like_key(node, "expires"), value=number)])
+    return _dict_append(node, cst.DictElement(key=_like_key(node, "options"), value=inner))
+
+
+def _number(seconds: Any):
+    value = int(seconds) if float(seconds).is_integer() else float(seconds)
+    return cst.Integer(str(value)) if isinstance(value, int) else cst.Float(repr(value))
+
+
+def _like_key(dict_node, text: str):
+    """A string key quoted like the dict's other keys."""
+    quote = '"'
+    for element in dict_node.elements:
+        if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+            quote = element.key.quote
+            break
+    return cst.SimpleString(f"{quote}{text}{quote}")
+
+
+def _dict_append(dict_node, element):
+    elements = list(dict_node.elements)
+    laid = _with_layout(elements, [element], False, dict_node.lbrace.whitespace_after)
+    return dict_node.with_changes(elements=laid)
+
+
+def _add_keyword(node, arg):
+    """`call(..., name=value)` (for add_periodic_task's expires)."""
+    if not isinstance(node, cst.Call):
+        return None
+    name, seconds = arg
+    keyword = cst.Arg(keyword=cst.Name(name), value=_number(seconds),
+                      equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                            whitespace_after=cst.SimpleWhitespace("")))
+    return node.with_changes(args=_with_layout(list(node.args), [keyword], False, node.whitespace_before_args))
+
+
+def _loop_to_spawner(node, spawner: str):
+    """`for tenant in TENANTS: [logging;] task.delay(k=v, tenant_id=str(tenant.id))` ->
+    `spawner(tenants=TENANTS, task_callable=task.delay, task_name="task", k=v)`. Only
+    when the body is that single keyword-only call (plus logging calls), its tenant_id
+    comes from the loop variable and nothing else does."""
+    if not isinstance(node, cst.For) or not isinstance(node.target, cst.Name) or node.orelse is not None \
+            or not isinstance(node.body, cst.IndentedBlock):
+        return None
+    target = node.target.value
+    enqueue = None
+    for stmt in node.body.body:
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.Call)):
+            return None
+        call = stmt.body[0].value
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("delay", "apply_async"):
+            if enqueue is not None:
+                return None
+            enqueue = call
+    if enqueue is None:
+        return None
+    receiver = enqueue.func.value
+    if enqueue.func.attr.value == "delay":
+        arguments = list(enqueue.args)
+    else:  # apply_async(kwargs={...}) and nothing else
+        if len(enqueue.args) != 1 or enqueue.args[0].keyword is None or enqueue.args[0].keyword.value != "kwargs" \
+                or not isinstance(enqueue.args[0].value, cst.Dict):
+            return None
+        arguments = []
+        for element in enqueue.args[0].value.elements:
+            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+                return None
+            arguments.append(cst.Arg(keyword=cst.Name(element.key.evaluated_value), value=element.value))
+    if any(a.keyword is None for a in arguments):
+        return None
+    code = cst.Module([]).code_for_node
+    tenant = [a for a in arguments if a.keyword.value == "tenant_id"]
+    others = [a for a in arguments if a.keyword.value != "tenant_id"]
+    if len(tenant) != 1 or target not in _names(tenant[0].value) or any(target in _names(a.value) for a in others):
+        return None
+    task = code(receiver)
+    parts = [f"tenants={code(node.iter)}", f"task_callable={task}.delay", f'task_name="{task.split(".")[-1]}"']
+    parts += [f"{a.keyword.value}={code(a.value)}" for a in others]
+    call = cst.parse_expression(f"{spawner}({', '.join(parts)})")
+    return cst.SimpleStatementLine(body=[cst.Expr(call)], leading_lines=node.leading_lines)
+
+
+def _names(node) -> set[str]:
+    found = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name):
+            found.add(name.value)
+
+    node.visit(Names())
+    return found
+
+
+OPERATIONS: dict[str, Callable] = {
+    "string": _string,
+    "wrap_str": _wrap_str,
+    "name": _name,
+    "decorator_to": _decorator_to,
+    "add_tenant_param": _add_tenant_param,
+    "param_default_none": _param_default_none,
+    "param_to_keyword_last": _param_to_keyword_last,
+    "insert_restore": _insert_restore,
+    "add_expires": _add_expires,
+    "add_keyword": _add_keyword,
+    "loop_to_spawner": _loop_to_spawner,
+}
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def add_import(module, source: str, name: str):
+    """`from <source> import <name>`, unless `name` is already bound by an import: joined
+    to an existing `from <source> import ...` line, else a new line after the module's
+    imports (after the docstring and `__future__` imports when there are none)."""
+    body = list(module.body)
+    last_import = -1
+    for index, stmt in enumerate(body):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            if last_import >= 0 or not _is_docstring(stmt):
+                continue
+        for small in getattr(stmt, "body", ()):
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                last_import = index
+                if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    for alias in small.names:
+                        bound = alias.asname.name.value if alias.asname else alias.name.value
+                        if bound == name:
+                            return module
+                elif isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if alias.asname and alias.asname.name.value == name:
+                            return module
+    for index, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
+                and isinstance(stmt.body[0], cst.ImportFrom) and stmt.body[0].relative == () \
+                and stmt.body[0].module is not None and _dotted_text(stmt.body[0].module) == source \
+                and not isinstance(stmt.body[0].names, cst.ImportStar):
+            node = stmt.body[0]
+            names = list(node.names)
+            names = _with_layout(names, [cst.ImportAlias(name=cst.Name(name))], False,
+                                 node.lpar.whitespace_after if node.lpar else None)
+            body[index] = stmt.with_changes(body=[node.with_changes(names=names)])
+            return module.with_changes(body=body)
+    new = cst.parse_statement(f"from {source} import {name}\n")
+    if last_import < 0:
+        at = 1 if body and _is_docstring(body[0]) else 0
+    else:
+        at = last_import + 1
+    return module.with_changes(body=body[:at] + [new] + body[at:])
+
+
+def _dotted_text(node) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_text(node.value)}.{node.attr.value}"
+    return ""
