@@ -45,6 +45,8 @@ class FactsCache:
         # Results of byte searches over the skipped files (needles -> files that matched),
         # valid while no skipped file changes; see `searches_valid`.
         self.searches: dict[tuple, list] = {}
+        # The walk's ignore decisions and the ignore files they were made with (discover.py).
+        self.ignore_memo: dict = {}
         self.dirty = False
         self.hits = 0
         if enabled:
@@ -53,12 +55,13 @@ class FactsCache:
     def _load(self) -> None:
         try:
             with open(self.path, "rb") as fh:
-                entries, searches = pickle.load(fh)
+                entries, searches, ignore_memo = pickle.load(fh)
         except Exception:  # missing, truncated, or written by another version
             return
-        if isinstance(entries, dict) and isinstance(searches, dict):
+        if isinstance(entries, dict) and isinstance(searches, dict) and isinstance(ignore_memo, dict):
             self.entries = entries
             self.searches = searches
+            self.ignore_memo = ignore_memo
 
     def by_stat(self, rel: str, st: os.stat_result) -> Any:
         """The cached payload when the file's stat is unchanged, else None."""
@@ -75,6 +78,11 @@ class FactsCache:
             self.store(rel, st, content_digest, entry[4])
             return entry[4]
         return None
+
+    def remember_ignores(self, memo: dict) -> None:
+        if self.enabled and memo != self.ignore_memo:
+            self.ignore_memo = memo
+            self.dirty = True
 
     def remember_search(self, key: tuple, found: list) -> None:
         if self.enabled:
@@ -115,7 +123,7 @@ class FactsCache:
                     fh.write(_TAG)
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".facts-", suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((self.entries, self.searches), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.entries, self.searches, self.ignore_memo), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
             for name in os.listdir(self.dir):
                 if name.startswith("facts-") and name.endswith(".pickle") and os.path.join(self.dir, name) != self.path:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from typing import Any
-
-import pathspec
 
 from celerylint.config import Settings
 
@@ -87,7 +86,8 @@ class _AnyPattern:
         return self.regex.match(path) is not None
 
 
-def _fast(spec: "pathspec.PathSpec") -> Any:
+def _fast(spec: Any) -> Any:
+    """A pathspec spec, or a faster equivalent for one without negated patterns."""
     patterns = [p for p in spec.patterns if p.include is not None]
     if all(p.include for p in patterns) and all(p.regex is not None for p in patterns):
         return _AnyPattern([p.regex.pattern.replace("(?P<ps_d>", "(?:") for p in patterns])
@@ -97,41 +97,80 @@ def _fast(spec: "pathspec.PathSpec") -> Any:
 class _IgnoreRules:
     """`.gitignore` files (each applying below its own directory), `.git/info/exclude`
     and the `exclude` setting (gitignore-style patterns relative to the root). Paths
-    are root-relative with "/"; "" is the root."""
+    are root-relative with "/"; "" is the root.
 
-    def __init__(self, root: str, settings: Settings):
+    Decisions are remembered (`memo`, kept in the cache): a path's decision is reused
+    while the ignore files of every directory above it are byte for byte those it was
+    made with, so a warm run neither compiles patterns nor imports pathspec."""
+
+    def __init__(self, root: str, settings: Settings, memo: dict | None = None):
         self.root = root
-        self.specs: dict[str, Any] = {}  # directory (root-relative) -> patterns (match_file)
-        self.raw: dict[str, pathspec.PathSpec] = {}
-        self.exclude = _fast(pathspec.GitIgnoreSpec.from_lines(settings.exclude)) if settings.exclude else None
+        self.exclude_lines = list(settings.exclude)
+        self.lines: dict[str, list[str]] = {}  # directory (root-relative) -> its patterns
+        self._specs: dict[str, Any] | None = None  # compiled on the first decision not in the memo
+        self._exclude: Any = None
+        memo = memo or {}
+        self.known_files: dict[str, bytes] = memo.get("files", {})  # directory -> digest of its ignore files
+        self.known: dict[tuple[str, bool], bool] = memo.get("ignored", {})
+        self.files: dict[str, bytes] = {}
+        self.decided: dict[tuple[str, bool], bool] = {}
+        self.unchanged: dict[str, bool] = {}  # directory -> its ignore files and all above it are as in the memo
         info = os.path.join(root, ".git", "info", "exclude")
-        if os.path.isfile(info):
-            self._add("", info)
+        self._read_dir("", [info] if os.path.isfile(info) else [])
 
-    def _add(self, rel_dir: str, path: str) -> None:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                spec = pathspec.GitIgnoreSpec.from_lines(fh)
-        except OSError:
-            return
-        if not len(spec):
-            return
-        if rel_dir in self.raw:
-            spec = self.raw[rel_dir] + spec
-        self.raw[rel_dir] = spec
-        self.specs[rel_dir] = _fast(spec)
+    def _read_dir(self, rel_dir: str, paths: list[str]) -> None:
+        contents = []
+        for path in paths:
+            try:
+                with open(path, "rb") as fh:
+                    contents.append(fh.read())
+            except OSError:
+                continue
+        if rel_dir:
+            above = self.unchanged[rel_dir.rpartition("/")[0]]
+        else:
+            above = True
+        if any(contents):
+            blob = b"\0".join(contents)
+            self.files[rel_dir] = hashlib.blake2b(blob, digest_size=16).digest()
+            self.lines.setdefault(rel_dir, []).extend(blob.decode("utf-8", "replace").replace("\0", "\n").splitlines())
+            self._specs = None
+        self.unchanged[rel_dir] = above and self.files.get(rel_dir) == self.known_files.get(rel_dir)
 
     def load_dir(self, directory: str, rel_dir: str, names: set[str]) -> None:
-        if ".gitignore" in names:
-            self._add(rel_dir, os.path.join(directory, ".gitignore"))
+        paths = [os.path.join(directory, ".gitignore")] if ".gitignore" in names else []
+        if rel_dir:
+            self._read_dir(rel_dir, paths)
+        elif paths:  # the root: after .git/info/exclude, in one spec (a later "!" can undo it)
+            self.lines.pop("", None)
+            info = os.path.join(self.root, ".git", "info", "exclude")
+            self.files.pop("", None)
+            self._read_dir("", ([info] if os.path.isfile(info) else []) + paths)
+
+    def memo(self) -> dict:
+        return {"files": self.files, "ignored": self.decided}
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         if not rel:
             return False  # never let a pattern exclude the root itself
-        probe = rel + "/" if is_dir else rel
-        if self.exclude is not None and self.exclude.match_file(probe):
+        key = (rel, is_dir)
+        if self.unchanged.get(rel.rpartition("/")[0]) and key in self.known:
+            result = self.known[key]
+        else:
+            result = self._match(rel + "/" if is_dir else rel)
+        self.decided[key] = result
+        return result
+
+    def _match(self, probe: str) -> bool:
+        if self._specs is None:
+            import pathspec
+
+            self._specs = {d: _fast(pathspec.GitIgnoreSpec.from_lines(lines)) for d, lines in self.lines.items()}
+            if self.exclude_lines and self._exclude is None:
+                self._exclude = _fast(pathspec.GitIgnoreSpec.from_lines(self.exclude_lines))
+        if self._exclude is not None and self._exclude.match_file(probe):
             return True
-        for rel_dir, spec in self.specs.items():
+        for rel_dir, spec in self._specs.items():
             if not rel_dir:
                 if spec.match_file(probe):
                     return True
@@ -146,15 +185,16 @@ class Discovery:
     roots: list[str]
     files: list[SourceFile]
     warnings: list[str]
+    ignore_memo: dict  # the ignore decisions of this walk, for the next one (see _IgnoreRules)
 
 
-def discover(root: str, settings: Settings) -> Discovery:
+def discover(root: str, settings: Settings, ignore_memo: dict | None = None) -> Discovery:
     """Every Python file of the project, ignoring excluded and git-ignored paths.
 
     Directory symlinks are not followed (so a symlink loop cannot trap the walk); file
     symlinks are listed and, if they cannot be read, reported as SYN001 later.
     """
-    rules = _IgnoreRules(root, settings)
+    rules = _IgnoreRules(root, settings, ignore_memo)
     found: list[tuple[str, str]] = []
     warnings: list[str] = []
     stack = [(root, "")]
@@ -192,7 +232,7 @@ def discover(root: str, settings: Settings) -> Discovery:
     roots = source_roots(root, settings, manage_dirs)
     files = [SourceFile(path, rel, module_name(path, roots)) for path, rel in found]
     files.sort(key=lambda f: f.rel)
-    return Discovery(root, roots, files, warnings)
+    return Discovery(root, roots, files, warnings, rules.memo())
 
 
 def _points_to_dir(path: str) -> bool:

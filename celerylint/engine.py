@@ -183,7 +183,9 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     """Check the project at `root`; report the findings located in `paths` (all when empty).
     `verbose` adds what was found (tasks, beat entries) to the notes."""
     started = time.perf_counter()
-    found = discover(root, settings)
+    run = _Run(root, settings, use_cache, jobs or os.cpu_count() or 1)  # no pool until a file is parsed
+    found = discover(root, settings, run.cache.ignore_memo)
+    run.cache.remember_ignores(found.ignore_memo)
     files = list(found.files)
     known = {f.path for f in files}
     scope_files: set[str] = set()
@@ -209,7 +211,6 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         return source.path in scope_files or any(source.path.startswith(d) for d in scope_dirs) \
             or any(os.path.normpath(source.path) + os.sep == d for d in scope_dirs)
 
-    run = _Run(root, settings, use_cache, jobs or os.cpu_count() or 1)
     try:
         facts = run.load(files)
         index = ProjectIndex(root, files, facts, settings, _Loader(run), enqueuing=run.enqueuing)

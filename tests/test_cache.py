@@ -86,8 +86,8 @@ def test_corrupt_cache_is_ignored(tmp_path):
     result, found = run(root)
     assert parsed_count(result) == 2 and found == [("proj/settings.py", 1, "BEAT001")]
     for path in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle"):
-        entries, searches = pickle.loads(path.read_bytes())
-        assert isinstance(entries, dict) and isinstance(searches, dict)
+        entries, searches, ignore_memo = pickle.loads(path.read_bytes())
+        assert isinstance(entries, dict) and isinstance(searches, dict) and isinstance(ignore_memo, dict)
 
 
 def test_read_only_project_still_checks(tmp_path):
@@ -153,15 +153,51 @@ def test_orphan_searches_are_remembered_until_a_skipped_file_changes(tmp_path, m
     assert len(reads) > first and found == [("proj/settings.py", 1, "BEAT001")]
 
 
-def test_warm_run_does_not_load_libcst(tmp_path):
-    # A warm run is all cache: loading libcst (for parsing or for fixes) would cost it
-    # a third of its time on a large project.
+def test_warm_run_loads_neither_libcst_nor_pathspec(tmp_path):
+    # A warm run is all cache: libcst (parsing, fixes) and pathspec (compiling the
+    # ignore files) would cost it a third of its time on a large project.
     import subprocess
     import sys
 
     root = write_project(tmp_path / "p", dict(FILES, **{"ops/more.py": FILES["ops/tasks.py"].replace("ping", "pong")}))
+    (root / ".gitignore").write_text("build/\n*.log\n!keep.log\n")
     run(root)
     probe = ("import sys\nfrom celerylint.cli import main\nstatus = main(['check', '.', '--format', 'json'])\n"
-             "print(status, 'libcst' in sys.modules)\n")
+             "print(status, 'libcst' in sys.modules, 'pathspec' in sys.modules)\n")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120)
-    assert proc.stdout.splitlines()[-1] == "1 False", proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "1 False False", proc.stdout + proc.stderr
+
+
+def test_remembered_ignore_decisions_follow_every_ignore_file_change(tmp_path):
+    # The walk reuses the cached ignore decisions only below directories whose ignore
+    # files are unchanged: after each edit the cached run must see exactly the files a
+    # run without the cache sees.
+    root = write_project(tmp_path / "p", dict(FILES, **{
+        "ops/sub/old_a.py": "x = 1\n", "ops/sub/new_b.py": "x = 1\n", "gen/g.py": "x = 1\n",
+        "web/keep.py": "x = 1\n",
+    }))
+    (root / ".git" / "info").mkdir(parents=True)
+
+    def files_seen(use_cache):
+        return check([], Settings(), str(root), use_cache=use_cache, jobs=1).scope
+
+    def assert_agrees():
+        cached = files_seen(True)
+        assert cached == files_seen(False)
+        return cached
+
+    assert "gen/g.py" in assert_agrees()
+    steps = [
+        (root / ".gitignore", "gen/\n", lambda seen: "gen/g.py" not in seen),
+        (root / "ops" / ".gitignore", "sub/old_*.py\n", lambda seen: "ops/sub/old_a.py" not in seen),
+        (root / "ops" / "sub" / "old_c.py", "x = 2\n", lambda seen: "ops/sub/old_c.py" not in seen),  # new file
+        (root / "ops" / ".gitignore", "sub/old_*.py\n!sub/old_c.py\n", lambda seen: "ops/sub/old_c.py" in seen),
+        (root / ".git" / "info" / "exclude", "web/\n", lambda seen: "web/keep.py" not in seen),
+        (root / ".gitignore", "", lambda seen: "gen/g.py" in seen and "web/keep.py" not in seen),
+        (root / ".git" / "info" / "exclude", "", lambda seen: "web/keep.py" in seen),
+        (root / "ops" / "sub" / ".gitignore", "*.py\n", lambda seen: not any(s.startswith("ops/sub/") for s in seen)),
+    ]
+    for path, text, expect in steps:
+        path.write_text(text)
+        assert expect(assert_agrees()), (path, text)
+        assert expect(assert_agrees())  # and again, from the memo just written
