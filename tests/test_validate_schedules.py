@@ -389,3 +389,26 @@ def test_minutes_of_week_and_intervals():
     assert interval_seconds(crontab(hour="1,23", minute=0)) == 2 * 3600  # across midnight
     assert interval_seconds(schedule(timedelta(seconds=90))) == 90
     assert minutes_of_week(schedule(timedelta(seconds=90))) is None
+
+
+def test_hotspots_count_monthly_entries_only_on_their_days():
+    from celery.schedules import crontab
+
+    from celerylint_runtime.django.schedules import Entry, check_hotspots
+
+    def entry(name, **fields):
+        return Entry(name, "ops.tasks.job", crontab(minute=0, hour=0, **fields), args=(name,))
+
+    daily = [entry("d1"), entry("d2"), entry("d3")]
+    # Two monthly jobs on different days never fire together: at most 4 at once, on the 1st or the 15th.
+    [finding1, finding15] = sorted(check_hotspots(daily + [entry("m1", day_of_month=1), entry("m15", day_of_month=15)], 3),
+                                   key=lambda f: f.entries)
+    assert finding1.entries == ("d1", "d2", "d3", "m1") and finding15.entries == ("d1", "d2", "d3", "m15")
+    assert finding1.message.startswith("4 entries fire together every day at 00:00 on the days of the month they share")
+    assert check_hotspots(daily[:2] + [entry("m1", day_of_month=1), entry("m15", day_of_month=15)], 3) == []
+    # The same day of the month, or a month that contains it, does collide.
+    [finding] = check_hotspots(daily[:2] + [entry("m1", day_of_month=1), entry("j1", day_of_month=1, month_of_year=1)], 3)
+    assert finding.entries == ("d1", "d2", "m1", "j1")
+    # Without day restrictions, the plain weekday grouping.
+    [plain] = check_hotspots(daily + [entry("mon", day_of_week="mon")], 3)
+    assert plain.entries == ("d1", "d2", "d3", "mon") and plain.message.startswith("4 entries fire together Mon at 00:00")

@@ -277,9 +277,25 @@ def check_duplicates(entries: list[Entry]) -> list[Finding]:
     return findings
 
 
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # Feb 29 exists on every weekday over the years
+
+
+def calendar_days(schedule) -> frozenset | None:
+    """The (month, day) pairs a crontab's day_of_month / month_of_year allow; None when
+    they allow every day."""
+    days, months = set(schedule.day_of_month), set(schedule.month_of_year)
+    if days >= set(range(1, 32)) and months >= set(range(1, 13)):
+        return None
+    return frozenset((m, d) for m in months if 1 <= m <= 12 for d in days if 1 <= d <= DAYS_IN_MONTH[m - 1])
+
+
 def check_hotspots(entries: list[Entry], threshold: int) -> list[Finding]:
     """Crontab entries firing at most once an hour (more frequent ones are background
-    load, as in celerylint's BEAT005) grouped by minute of the week."""
+    load, as in celerylint's BEAT005) grouped by the minutes of the week they fire
+    together at. Celery fires a crontab when both its day of the week and its day of
+    the month match, and every weekday falls on every (month, day) in some year, so
+    entries with day_of_month / month_of_year only join the others on the days they
+    allow: two monthly jobs on the 1st and the 15th never fire together."""
     by_minute: dict[int, list[Entry]] = {}
     for entry in entries:
         minutes = minutes_of_week(entry.schedule)
@@ -288,13 +304,29 @@ def check_hotspots(entries: list[Entry], threshold: int) -> list[Finding]:
         for minute in minutes:
             by_minute.setdefault(minute, []).append(entry)
     crowded: dict[tuple, list[int]] = {}
+    restricted_groups: set[tuple] = set()
     for minute, group in sorted(by_minute.items()):
-        if len(group) > threshold:
+        if len(group) <= threshold:
+            continue
+        days = {e.name: calendar_days(e.schedule) for e in group}
+        if all(d is None for d in days.values()):
             crowded.setdefault(tuple(e.name for e in group), []).append(minute)
+            continue
+        # The sets of entries that fire together on some calendar day; keep the largest.
+        together = {tuple(e.name for e in group if days[e.name] is None or (month, day) in days[e.name])
+                    for month in range(1, 13) for day in range(1, DAYS_IN_MONTH[month - 1] + 1)}
+        for names in together:
+            if len(names) > threshold and not any(set(names) < set(other) for other in together):
+                crowded.setdefault(names, []).append(minute)
+                if any(days[n] is not None for n in names):
+                    restricted_groups.add(names)
     findings = []
     for names, minutes in sorted(crowded.items(), key=lambda item: (-len(item[0]), item[1][0])):
+        when = describe_minutes(minutes)
+        if names in restricted_groups:
+            when += " on the days of the month they share"
         findings.append(Finding("hotspots", "warning",
-                                f"{len(names)} entries fire together {describe_minutes(minutes)} (threshold {threshold}): "
+                                f"{len(names)} entries fire together {when} (threshold {threshold}): "
                                 + ", ".join(f'"{n}"' for n in names), names))
     return findings
 
