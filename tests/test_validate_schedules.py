@@ -412,3 +412,12 @@ def test_hotspots_count_monthly_entries_only_on_their_days():
     # Without day restrictions, the plain weekday grouping.
     [plain] = check_hotspots(daily + [entry("mon", day_of_week="mon")], 3)
     assert plain.entries == ("d1", "d2", "d3", "mon") and plain.message.startswith("4 entries fire together Mon at 00:00")
+
+
+def test_bad_celerylint_configuration_exits_2_naming_the_key(djproject):
+    root = djproject()
+    (root / "pyproject.toml").write_text("[tool.celerylint]\nhotspot-treshold = 4\n")
+    proc = manage(root, "validate_schedules", "--check-orphaned-tasks")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "tool.celerylint.hotspot-treshold" in proc.stderr and "Traceback" not in proc.stderr
+    assert manage(root, "validate_schedules", "--check-orphaned-tasks", "--no-static").returncode == 0

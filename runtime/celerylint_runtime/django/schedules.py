@@ -372,9 +372,9 @@ def static_findings(live: list[Finding], registered: set[str], root: str | None 
     """celerylint's own findings for the project (when celerylint is installed), minus
     those the live checks already report and orphans the live app does register."""
     try:
-        from celerylint.config import load_settings
+        from celerylint.config import ConfigError, load_settings
         from celerylint.discover import find_project_root
-        from celerylint.engine import check
+        from celerylint.engine import UsageError, check
     except ImportError:
         return []
     import os
@@ -383,7 +383,10 @@ def static_findings(live: list[Finding], registered: set[str], root: str | None 
 
     start = root or str(getattr(settings, "BASE_DIR", "") or os.getcwd())
     project = find_project_root(start)
-    result = check([], load_settings(project), project)
+    try:
+        result = check([], load_settings(project), project)
+    except (ConfigError, UsageError) as exc:
+        raise ValueError(f"celerylint: {exc}") from exc  # a configuration error: exit status 2
     entry_at = {}
     for entry in result.index.beat_entries():
         for span in (entry.task_span, entry.anchor):
