@@ -80,7 +80,8 @@ class _AnyPattern:
     walk's hot spot on projects with long .gitignore files)."""
 
     def __init__(self, regexes: list[str]):
-        self.regex = re.compile("|".join(f"(?:{r})" for r in regexes))
+        # No pattern (a file of comments, such as git's default info/exclude) ignores nothing.
+        self.regex = re.compile("|".join(f"(?:{r})" for r in regexes) or "(?!)")
 
     def match_file(self, path: str) -> bool:
         return self.regex.match(path) is not None

@@ -151,6 +151,22 @@ def test_gitignore_and_exclude_are_honoured(tmp_path):
         assert ignored not in proc.stdout
 
 
+def test_ignore_files_of_comments_only_ignore_nothing(tmp_path):
+    # `git init` writes .git/info/exclude with comments only; a project without its own
+    # .gitignore patterns must still be checked whole (this once checked 0 files).
+    import subprocess
+
+    root = write_project(tmp_path / "p", {"ops/tasks.py": TASK, "proj/settings.py": ORPHAN})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    assert (root / ".git" / "info" / "exclude").read_text().lstrip().startswith("#")
+    for gitignore in (None, "# nothing to ignore yet\n\n"):
+        if gitignore is not None:
+            (root / ".gitignore").write_text(gitignore)
+        for cache in ("--no-cache", None, None):  # and from the remembered decisions
+            proc = run_cli("check", *([cache] if cache else []), cwd=root)
+            assert "checked 4 files" in proc.stdout and "BEAT001" in proc.stdout, proc.stdout
+
+
 def test_combined_gitignore_matcher_agrees_with_pathspec():
     import pathspec
 
