@@ -267,7 +267,13 @@ def _too_deep(data: bytes, limit: int) -> tuple[int, int] | None:
                         return tok.start[0], tok.start[1] + 1
                 elif tok.string in ")]}":
                     depth -= 1
-    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+    except tokenize.TokenError as exc:
+        # Python 3.12+ tokenizes with CPython's own tokenizer, which stops at the limit.
+        message, where = (tuple(exc.args) + (None, None))[:2]
+        if "nested" in str(message) and isinstance(where, tuple) and len(where) == 2:
+            return where[0], where[1]
+        return None
+    except (SyntaxError, UnicodeDecodeError):
         return None
     return None
 
