@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 from typing import BinaryIO, Iterable
 
 from celerylint.facts import ExtractOptions, FileFacts, extract, syntax_error_facts
@@ -93,7 +94,6 @@ def preload() -> None:
     import dataclasses  # noqa: F401
     import io  # noqa: F401
     import tokenize  # noqa: F401
-    import warnings  # noqa: F401
 
     import libcst
     import libcst._nodes.internal  # noqa: F401
@@ -110,7 +110,12 @@ class _Worker:
         if hasattr(os, "fork"):
             job_read, job_write = os.pipe()
             result_read, result_write = os.pipe()
-            pid = os.fork()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns about forking a process that has threads (an
+                # embedding application's): the child imports nothing (see preload)
+                # and leaves with os._exit, which is what makes that safe.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+                pid = os.fork()
             if pid == 0:  # pragma: no cover - the child
                 try:
                     for other in inherited:  # pipes of the workers forked before this one
