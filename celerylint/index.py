@@ -642,8 +642,8 @@ class ProjectIndex:
 
     # ------------------------------------------------------------------ task lookup for beat entries
     def task_status(self, name: str) -> str:
-        """"defined", "external" (not ours to verify), "maybe" (an unfoldable name could
-        be it) or "missing"."""
+        """"defined", "external" (not ours to verify), "maybe" (an unfoldable name, or a
+        module that does not parse, could define it) or "missing"."""
         if name in self.registry or name.startswith("celery."):
             return "defined"
         if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.settings.external_tasks):
@@ -661,6 +661,11 @@ class ProjectIndex:
             ours = top in self.top_packages or any(n.split(".", 1)[0] == top for n in self.registry)
             if not ours:
                 return "external"
+            # A module that does not parse could define it (SYN001 reports the module).
+            source = self.by_module.get(name.rsplit(".", 1)[0])
+            facts = self.facts_for(source) if source is not None else None
+            if facts is not None and facts.error is not None:
+                return "maybe"
         return "missing"
 
     def _suffix_match(self, name: str) -> bool:

@@ -192,3 +192,18 @@ def test_hotspot_message_says_when_the_entries_fire_together(tmp_path):
     assert set(messages) == set(range(4, 12))
     assert messages[4].startswith('4 crontab entries fire together every day at 00:00 (hotspot-threshold is 3): "a", "b"')
     assert messages[8].startswith('4 crontab entries fire together Mon-Fri at 09:00 (hotspot-threshold is 3): "e", "f"')
+
+
+def test_task_of_a_module_that_does_not_parse_is_not_called_orphaned(tmp_path):
+    # The module may well define the task: SYN001 reports the module, not BEAT001 the entry.
+    root = write_project(tmp_path, {
+        "ops/tasks.py": TASKS,
+        "users/tasks.py": "from {{project_name}} import celery_app\n\n@celery_app.task\ndef clearsessions(): pass\n",
+        "proj/settings.py": """
+            CELERY_BEAT_SCHEDULE = {
+                "clear": {"task": "users.tasks.clearsessions", "schedule": 60},
+                "gone": {"task": "ops.tasks.clearsessions", "schedule": 60},
+            }
+        """,
+    })
+    assert codes_at(findings(root)) == {("users/tasks.py", 1, "SYN001"), ("proj/settings.py", 4, "BEAT001")}
