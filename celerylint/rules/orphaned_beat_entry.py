@@ -9,7 +9,8 @@ class OrphanedBeatEntry(Rule):
     Names starting with `celery.` (Celery's built-ins such as `celery.backend_cleanup`)
     and names matching `external-tasks` count as defined. A dotted name outside the
     project's packages (a third-party app's task) cannot be verified and is not
-    reported; neither is a name that a task with an unfoldable `name=` could register.
+    reported; neither is a name that a task with an unfoldable `name=` could register,
+    nor a name whose module does not parse (SYN001 reports that module).
 
     ## Why is this bad?
     Celery beat sends the message anyway; the worker logs "Received unregistered task"
