@@ -195,6 +195,11 @@ def test_manage_py_check_prints_the_system_check_error(djproject):
     fixed = djproject(name="fixed")
     proc = manage(fixed, "check")
     assert proc.returncode == 0 and "celerylint" not in proc.stderr + proc.stdout
+    silenced = djproject({"config/settings.py": ORPHAN["config/settings.py"] + [
+        ("CELERY_TASK_TIME_LIMIT = 600", 'CELERY_TASK_TIME_LIMIT = 600\nSILENCED_SYSTEM_CHECKS = ["celerylint.E001"]')]},
+        "silenced")
+    proc = manage(silenced, "check")
+    assert proc.returncode == 0 and "celerylint.E001" not in proc.stderr
 
 
 # --------------------------------------------------------------------------- duplicates
