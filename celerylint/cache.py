@@ -48,7 +48,6 @@ class FactsCache:
         # The walk's ignore decisions and the ignore files they were made with (discover.py).
         self.ignore_memo: dict = {}
         self.dirty = False
-        self.hits = 0
         if enabled:
             self._load()
 
@@ -67,14 +66,12 @@ class FactsCache:
         """The cached payload when the file's stat is unchanged, else None."""
         entry = self.entries.get(rel)
         if entry is not None and entry[0] == st.st_mtime_ns and entry[1] == st.st_size and entry[2] == st.st_ino:
-            self.hits += 1
             return entry[4]
         return None
 
     def by_digest(self, rel: str, st: os.stat_result, content_digest: bytes) -> Any:
         entry = self.entries.get(rel)
         if entry is not None and entry[3] == content_digest:
-            self.hits += 1
             self.store(rel, st, content_digest, entry[4])
             return entry[4]
         return None

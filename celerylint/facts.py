@@ -31,7 +31,6 @@ Span = tuple  # (line, column, end_line, end_column): 1-based, end exclusive
 
 class DecoratorFacts(NamedTuple):
     dotted: tuple[str, ...] | None  # the decorator without its call: ("app", "task")
-    called: bool
     args: tuple
     kwargs: tuple  # ((name, value), ...); name None for **kwargs
     span: int
@@ -717,8 +716,8 @@ class _Extractor:
             for arg in expr.args:
                 if arg.keyword is not None and arg.keyword.value == "name":
                     name_span = self.span(arg.value)
-            return DecoratorFacts(dotted(expr.func), True, value[2], value[3], self.span(dec), name_span)
-        return DecoratorFacts(dotted(expr), False, (), (), self.span(dec), -1)
+            return DecoratorFacts(dotted(expr.func), value[2], value[3], self.span(dec), name_span)
+        return DecoratorFacts(dotted(expr), (), (), self.span(dec), -1)
 
     def function(self, node: Any, nested: bool, owner: str | None = None) -> None:
         """A function definition. Module-level functions and methods (`owner` is the

@@ -29,7 +29,6 @@ class Edit:
 class Fix:
     safety: str  # SAFE or UNSAFE
     edits: tuple  # Edit, ...
-    title: str = ""
 
 
 def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:

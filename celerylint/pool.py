@@ -206,7 +206,6 @@ class ParsePool:
         self.options = options
         preload()
         self.workers: list[_Worker] = []
-        self.failures = 0
 
     def __enter__(self) -> "ParsePool":
         return self
@@ -261,7 +260,6 @@ class ParsePool:
                     idle.append(worker)
                     continue
                 results[job[0]] = syntax_error_facts(job[2], job[3], failure)
-                self.failures += 1
                 self.workers.remove(worker)
                 worker.stop(kill=True)
                 idle.append(self._new_worker())

@@ -107,6 +107,6 @@ class BeatEntryParentheses(Rule):
             fixed = name.replace("(", "").replace(")", "")
             fix = None
             if entry.task_literal and index.task_status(fixed) == "defined":
-                fix = Fix(SAFE, (Edit(entry.rel, entry.task_span, "string", fixed),), f'use "{fixed}"')
+                fix = Fix(SAFE, (Edit(entry.rel, entry.task_span, "string", fixed),))
             yield self.report(entry.rel, entry.task_span, f'beat task name "{name}" contains parentheses; use "{fixed}"',
                               fix=fix)

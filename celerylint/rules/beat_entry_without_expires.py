@@ -116,4 +116,4 @@ def _fix(entry, options):
         edit = Edit(entry.rel, entry.value_span, "add_keyword", ("expires", seconds))
     else:
         edit = Edit(entry.rel, entry.value_span, "add_expires", seconds)
-    return Fix(SAFE, (edit,), f"expire runs after {seconds:g} s")
+    return Fix(SAFE, (edit,))

@@ -137,8 +137,7 @@ class MixedTaskDecorators(Rule):
                     fix = None
                     if name is not None:
                         local, imports = name
-                        fix = Fix(SAFE, (Edit(source.rel, task.decorator_span, "decorator_to", local),) + imports,
-                                  "use @shared_task")
+                        fix = Fix(SAFE, (Edit(source.rel, task.decorator_span, "decorator_to", local),) + imports)
                     yield self.report(
                         source.rel, task.decorator_span,
                         f"{task.function} is registered with the app's @task decorator while this module "

@@ -72,7 +72,7 @@ class RestoreArgument(Rule):
                 if argument == ("r", ("tenant_id",)) or arg_span < 0:
                     continue
                 span = facts.spans[arg_span]
-                fix = Fix(SAFE, (Edit(task.rel, span, "name", "tenant_id"),), "pass tenant_id") if has_param else None
+                fix = Fix(SAFE, (Edit(task.rel, span, "name", "tenant_id"),)) if has_param else None
                 yield self.report(task.rel, span,
                                   f"{'.'.join(callee)}() in task {task.function} is given something other than "
                                   "the task's tenant_id parameter", fix=fix)

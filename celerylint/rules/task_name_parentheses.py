@@ -120,4 +120,4 @@ class TaskNameParentheses(Rule):
                 if not entry.task_literal or entry.task_span is None:
                     return None
                 edits.append(Edit(entry.rel, entry.task_span, "string", fixed))
-        return Fix(UNSAFE, tuple(edits), f'rename the task to "{fixed}"')
+        return Fix(UNSAFE, tuple(edits))

@@ -189,4 +189,4 @@ def _fix(index, task, fn):
     edits = (Edit(task.rel, task.def_span, "insert_restore", local),) + imports
     if not any(p.name == "tenant_id" for p in fn.params):
         edits = (Edit(task.rel, task.def_span, "add_tenant_param"),) + edits
-    return Fix(SAFE, edits, f"call {local}(tenant_id) first")
+    return Fix(SAFE, edits)

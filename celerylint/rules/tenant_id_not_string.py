@@ -88,4 +88,4 @@ class TenantIdNotString(Rule):
                 continue
             span = facts.spans[site.tenant_span]
             yield self.report(source.rel, span, f"tenant_id={shown} is not a string; pass str({shown})",
-                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),), "wrap it in str()"))
+                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),)))

@@ -137,7 +137,7 @@ class TenantIdParameterMissing(Rule):
             if use is None or tenancy.context_provided(task):
                 continue
             fix = None if task.kind == "class" else Fix(
-                SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),), "add `*, tenant_id=None`")
+                SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),))
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but has no tenant_id "
                               "parameter; add `*, tenant_id=None`", fix=fix)

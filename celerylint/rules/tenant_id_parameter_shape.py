@@ -99,13 +99,12 @@ class TenantIdParameterShape(Rule):
                 span = facts.spans[param.span]
                 last = position == len(params) - 1
                 if param.default is None and last:
-                    problem, fix = "is required", Fix(SAFE, (Edit(task.rel, span, "param_default_none"),),
-                                                      "give tenant_id the default None")
+                    problem, fix = "is required", Fix(SAFE, (Edit(task.rel, span, "param_default_none"),))
                 elif param.default is None:
                     problem, fix = "is required", _move(task)
                 elif param.default != ("n", None):
                     problem = "has a default other than None"
-                    fix = Fix(UNSAFE, (Edit(task.rel, span, "param_default_none"),), "default tenant_id to None") \
+                    fix = Fix(UNSAFE, (Edit(task.rel, span, "param_default_none"),)) \
                         if last else _move(task)
                 elif not last:
                     problem, fix = "is not the last parameter", _move(task)
@@ -117,4 +116,4 @@ class TenantIdParameterShape(Rule):
 
 def _move(task):
     """Reordering parameters changes what positional callers pass: unsafe."""
-    return Fix(UNSAFE, (Edit(task.rel, task.def_span, "param_to_keyword_last"),), "move tenant_id last, keyword-only")
+    return Fix(UNSAFE, (Edit(task.rel, task.def_span, "param_to_keyword_last"),))

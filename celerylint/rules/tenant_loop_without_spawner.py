@@ -183,5 +183,4 @@ def _fix(index, rel, facts, loop):
     if name is None:
         return None
     local, imports = name
-    return Fix(UNSAFE, (Edit(rel, facts.spans[loop.span], "loop_to_spawner", local),) + imports,
-               f"rewrite the loop into {local}(...)")
+    return Fix(UNSAFE, (Edit(rel, facts.spans[loop.span], "loop_to_spawner", local),) + imports)

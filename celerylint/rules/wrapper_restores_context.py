@@ -156,4 +156,4 @@ class WrapperRestoresContext(Rule):
                 yield self.report(task.rel, span,
                                   f"wrapper task {task.function} runs for all tenants and must not restore a "
                                   f"tenant context ({'.'.join(callee)})",
-                                  fix=Fix(SAFE, (Edit(task.rel, span, "remove"),), "remove the call"))
+                                  fix=Fix(SAFE, (Edit(task.rel, span, "remove"),)))
