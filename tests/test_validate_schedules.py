@@ -426,3 +426,43 @@ def test_bad_celerylint_configuration_exits_2_naming_the_key(djproject):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "tool.celerylint.hotspot-treshold" in proc.stderr and "Traceback" not in proc.stderr
     assert manage(root, "validate_schedules", "--check-orphaned-tasks", "--no-static").returncode == 0
+
+
+# --------------------------------------------------------------------------- as a pre-commit hook
+
+LOCAL_HOOK = """\
+repos:
+  - repo: local
+    hooks:
+      - id: validate-schedules
+        name: validate the live beat schedule
+        entry: python manage.py validate_schedules --check-orphaned-tasks --no-static
+        language: system
+        pass_filenames: false
+        files: (tasks|celery|settings)\\.py$
+"""
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed for pre-commit")
+def test_local_pre_commit_hook_blocks_an_orphaned_entry(djproject, tmp_path):
+    # The README's recipe, run by pre-commit itself on a commit of the settings file.
+    assert LOCAL_HOOK in (REPO / "README.md").read_text()
+    root = djproject(ORPHAN, "hooked")
+    (root / ".pre-commit-config.yaml").write_text(LOCAL_HOOK)
+    env = environment(root, {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PRE_COMMIT_COLOR": "never",
+                             "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")})
+
+    def run(*args):
+        return subprocess.run(args, cwd=root, capture_output=True, text=True, env=env, timeout=300)
+
+    run("git", "init", "-q")
+    run("git", "add", "-A")
+    failing = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert 'beat entry "send-digest" names task "jobs.tasks.send_digests", which is not registered' in failing.stdout
+    settings_py = root / "config" / "settings.py"
+    settings_py.write_text(settings_py.read_text().replace("jobs.tasks.send_digests", "jobs.tasks.send_digest"))
+    run("git", "add", "-A")
+    passing = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "validate the live beat schedule" in passing.stdout and "Passed" in passing.stdout
