@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from celerylint.engine import UsageError, check
-    from celerylint.fixes import fix_round
+    from celerylint.fixes import fix_until_stable
     from celerylint.output import render
 
     start = args.paths[0] if args.paths else os.getcwd()
@@ -110,28 +110,23 @@ def _check(args: argparse.Namespace) -> int:
     root = find_project_root(start)
     settings = load_settings(root, args.config)
 
-    def run():
+    def run(overlay=None):
         try:
             return check(args.paths, settings, root, use_cache=not args.no_cache, jobs=args.jobs,
-                         select=args.select, ignore=args.ignore, verbose=args.verbose)
+                         select=args.select, ignore=args.ignore, verbose=args.verbose, overlay=overlay)
         except UsageError as exc:
             raise _Usage(str(exc)) from None
 
     result = run()
     fixed = 0
-    if args.diff:
-        return _print_diff(result, root, args.unsafe_fixes)
-    if args.fix:
-        # Fix, re-check, repeat until nothing changes (a fix may enable another).
-        for _ in range(MAX_FIX_ROUNDS):
-            changes, count = fix_round(result.diagnostics, root, args.unsafe_fixes, result.scope)
-            if not changes:
-                break
-            for rel, (_, new) in changes.items():
-                with open(os.path.join(root, rel), "wb") as fh:
-                    fh.write(new)
-            fixed += count
-            result = run()
+    if args.fix or args.diff:
+        result, changed, fixed = fix_until_stable(run, result, root, args.unsafe_fixes)
+        if args.diff:
+            _print_diff(changed, root)
+            return EXIT_FINDINGS if changed else EXIT_OK
+        for rel, (_, new) in changed.items():  # `result` already holds the findings left
+            with open(os.path.join(root, rel), "wb") as fh:
+                fh.write(new)
     for warning in result.warnings:
         print(f"celerylint: warning: {warning}", file=sys.stderr)
     if args.verbose:
@@ -147,23 +142,17 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if shown else EXIT_OK
 
 
-MAX_FIX_ROUNDS = 5
 
-
-def _print_diff(result, root: str, unsafe: bool) -> int:
-    """`--diff`: the fixes as a unified diff; nothing is written. Exit 1 if any."""
+def _print_diff(changes: dict[str, tuple[bytes, bytes]], root: str) -> None:
+    """`--diff`: {rel: (old, new)} as a unified diff, paths relative to the current directory."""
     import difflib
 
-    from celerylint.fixes import fix_round
-
-    changes, _ = fix_round(result.diagnostics, root, unsafe, result.scope)
     cwd = os.getcwd()
     for rel, (old, new) in sorted(changes.items()):
         shown = os.path.relpath(os.path.join(root, rel), cwd).replace(os.sep, "/")
         old_text = old.decode("utf-8", "replace").splitlines(keepends=True)
         new_text = new.decode("utf-8", "replace").splitlines(keepends=True)
         sys.stdout.writelines(difflib.unified_diff(old_text, new_text, f"a/{shown}", f"b/{shown}"))
-    return EXIT_FINDINGS if changes else EXIT_OK
 
 
 def _relative_to_cwd(diag: Diagnostic, root: str, cwd: str) -> Diagnostic:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from celerylint import __version__
@@ -58,18 +59,24 @@ class _Loader:
     def contains(self, source: SourceFile, groups: tuple[tuple[bytes, ...], ...]) -> bool:
         """Whether the file holds a needle of every group."""
         try:
-            with open(source.path, "rb") as fh:
-                data = fh.read()
+            data = self.engine.read(source)
         except OSError:
             return False
         return all(any(n in data for n in needles) for needles in groups)
 
 
 class _Run:
-    def __init__(self, root: str, settings: Settings, use_cache: bool, jobs: int):
+    def __init__(self, root: str, settings: Settings, use_cache: bool, jobs: int,
+                 overlay: Mapping[str, bytes] | None = None):
         self.root = root
         self.settings = settings
         self.cache = FactsCache(root, f"{__version__}-{facts_format()}-{settings.fingerprint()}", enabled=use_cache)
+        # Contents that replace files on disk (the rounds of --fix/--diff before anything
+        # is written): the cache is read by content only and never written.
+        self.overlay = dict(overlay or {})
+        if self.overlay:
+            self.cache.enabled = False
+            self.cache.searches = {}
         self.jobs = jobs
         self.pool: ParsePool | None = None
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
@@ -98,13 +105,12 @@ class _Run:
                 facts[source.rel] = syntax_error_facts(source.module, _is_package(source),
                                                        f"could not read file: {exc.strerror or exc}")
                 continue
-            entry = self.cache.by_stat(source.rel, st)
+            entry = None if source.path in self.overlay else self.cache.by_stat(source.rel, st)
             if entry is not None:
                 self.entries[source.rel] = (st, self.cache.entries[source.rel][3], entry[0], entry[2])
             else:
                 try:
-                    with open(source.path, "rb") as fh:
-                        data = fh.read()
+                    data = self.read(source)
                 except OSError as exc:
                     facts[source.rel] = syntax_error_facts(source.module, _is_package(source),
                                                            f"could not read file: {exc.strerror or exc}")
@@ -125,7 +131,7 @@ class _Run:
                 self.tenancy_files.add(source.rel)
             if kind == PARSE:
                 if cached is None:
-                    todo.append((source.rel, source.path, source.module, _is_package(source), st.st_size))
+                    todo.append(self._job(source, st.st_size))
                 else:
                     self.stats["cached"] += 1
                 facts[source.rel] = cached
@@ -150,7 +156,7 @@ class _Run:
         earlier run loaded them, else parsed now (in parallel)."""
         results = {s.rel: self.loadable.pop(s.rel) for s in sources if s.rel in self.loadable}
         self.stats["loaded"] += len(results)
-        jobs = [(s.rel, s.path, s.module, _is_package(s), os.path.getsize(s.path))
+        jobs = [self._job(s, self.entries[s.rel][0].st_size)
                 for s in sources if s.rel not in results and s.rel in self.entries]
         parsed = self.get_pool().parse(jobs) if jobs else {}
         self.stats["demand"] += len(parsed)
@@ -158,6 +164,18 @@ class _Run:
             self._remember(rel, facts)
         results.update(parsed)
         return results
+
+    def read(self, source: SourceFile) -> bytes:
+        """The file's content, from the overlay when it has one (OSError if unreadable)."""
+        if source.path in self.overlay:
+            return self.overlay[source.path]
+        with open(source.path, "rb") as fh:
+            return fh.read()
+
+    def _job(self, source: SourceFile, size: int) -> tuple:
+        data = self.overlay.get(source.path)
+        return (source.rel, source.path, source.module, _is_package(source),
+                size if data is None else len(data), data)
 
     def _remember(self, rel: str, facts: FileFacts) -> None:
         if not _transient(facts) and rel in self.entries:
@@ -179,11 +197,13 @@ def _transient(facts: FileFacts) -> bool:
 
 
 def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = True, jobs: int | None = None,
-          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), verbose: bool = False) -> CheckResult:
+          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), verbose: bool = False,
+          overlay: Mapping[str, bytes] | None = None) -> CheckResult:
     """Check the project at `root`; report the findings located in `paths` (all when empty).
-    `verbose` adds what was found (tasks, beat entries) to the notes."""
+    `verbose` adds what was found (tasks, beat entries) to the notes; `overlay` maps
+    absolute paths of files to contents that replace theirs (nothing is written)."""
     started = time.perf_counter()
-    run = _Run(root, settings, use_cache, jobs or os.cpu_count() or 1)  # no pool until a file is parsed
+    run = _Run(root, settings, use_cache, jobs or os.cpu_count() or 1, overlay)  # no pool until a file is parsed
     found = discover(root, settings, run.cache.ignore_memo)
     run.cache.remember_ignores(found.ignore_memo)
     files = list(found.files)

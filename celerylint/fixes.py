@@ -12,7 +12,7 @@ does not parse is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 SAFE, UNSAFE = "safe", "unsafe"
 
@@ -70,9 +70,11 @@ def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:
     return code
 
 
-def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str]) -> tuple[dict, int]:
+def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str],
+              overlay: dict[str, bytes] | None = None) -> tuple[dict, int]:
     """Apply the fixes of `diagnostics` (safe ones, and unsafe ones when asked) whose edits
-    all fall in `scope` (root-relative paths). Returns ({rel: (old bytes, new bytes)},
+    all fall in `scope` (root-relative paths) to the files' contents (from `overlay`,
+    absolute path -> content, when it has them). Returns ({rel: (old bytes, new bytes)},
     number of findings fixed); nothing is written."""
     import os
 
@@ -85,13 +87,16 @@ def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str]) -> tu
     changes: dict[str, tuple[bytes, bytes]] = {}
     failed: set[str] = set()
     for rel, file_fixes in sorted(by_file.items()):
-        path = os.path.join(root, rel)
-        try:
-            with open(path, "rb") as fh:
-                old = fh.read()
-        except OSError:
-            failed.add(rel)
-            continue
+        path = os.path.normpath(os.path.join(root, rel))
+        if overlay and path in overlay:
+            old = overlay[path]
+        else:
+            try:
+                with open(path, "rb") as fh:
+                    old = fh.read()
+            except OSError:
+                failed.add(rel)
+                continue
         edits = list(dict.fromkeys(e for fix in file_fixes for e in fix.edits if e.rel == rel))
         new = apply_edits(old, edits)
         if new is None:
@@ -105,6 +110,33 @@ def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str]) -> tu
                 changes.pop(rel, None)
     applied = [f for f in fixes if all(e.rel in changes for e in f.edits)]
     return changes, len(applied)
+
+
+MAX_FIX_ROUNDS = 5
+
+
+def fix_until_stable(recheck: Callable[[dict[str, bytes]], Any], result: Any, root: str, unsafe: bool) -> tuple:
+    """What `check --fix` and `--diff` do: fix in memory, re-check the project with the
+    fixed contents (`recheck(overlay)`, overlay: absolute path -> content), and repeat
+    until nothing changes (a fix may enable another), at most MAX_FIX_ROUNDS times.
+    Returns (the last check result, {rel: (original, fixed)} of the changed files, the
+    number of findings fixed). Nothing is written."""
+    import os
+
+    originals: dict[str, bytes] = {}
+    overlay: dict[str, bytes] = {}
+    fixed = 0
+    for _ in range(MAX_FIX_ROUNDS):
+        changes, count = fix_round(result.diagnostics, root, unsafe, result.scope, overlay)
+        if not changes:
+            break
+        for rel, (old, new) in changes.items():
+            originals.setdefault(rel, old)
+            overlay[os.path.normpath(os.path.join(root, rel))] = new
+        fixed += count
+        result = recheck(overlay)
+    changed = {rel: (old, overlay[os.path.normpath(os.path.join(root, rel))]) for rel, old in originals.items()}
+    return result, {rel: pair for rel, pair in changed.items() if pair[0] != pair[1]}, fixed
 
 
 # --------------------------------------------------------------------------- helpers for rules

@@ -35,16 +35,18 @@ from celerylint.facts import ExtractOptions, FileFacts, extract, syntax_error_fa
 BASE_TIMEOUT = float(os.environ.get("CELERYLINT_PARSE_TIMEOUT", "20"))
 TIMEOUT_PER_BYTE = 100 / 1_000_000
 
-Job = tuple  # (key, path, module, is_package, size)
+Job = tuple  # (key, path, module, is_package, size, content or None to read the file)
 _HEADER = struct.Struct("!Q")
 
 
-def parse_file(path: str, module: str, is_package: bool, options: ExtractOptions) -> FileFacts:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        return syntax_error_facts(module, is_package, f"could not read file: {exc.strerror or exc}")
+def parse_file(path: str, module: str, is_package: bool, options: ExtractOptions,
+               data: bytes | None = None) -> FileFacts:
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            return syntax_error_facts(module, is_package, f"could not read file: {exc.strerror or exc}")
     try:
         return extract(data, module, is_package, options)
     except RecursionError:
@@ -81,8 +83,8 @@ def _serve(jobs: BinaryIO, results: BinaryIO, options: ExtractOptions) -> None:
             return
         if job is None:
             return
-        _, path, module, is_package, _ = job
-        _write(results, parse_file(path, module, is_package, options))
+        _, path, module, is_package, _, data = job
+        _write(results, parse_file(path, module, is_package, options, data))
 
 
 def preload() -> None:

@@ -2,6 +2,7 @@
 class) through the real command line, twice (a second --fix changes nothing), and the
 fixed project has no finding of the fixed code left."""
 
+import subprocess
 import textwrap
 
 import pytest
@@ -47,20 +48,21 @@ def test_fix_example(tmp_path, rule, before, after):
 
 
 def fix_until_stable(root, unsafe=True):
-    """What `check --fix` does: fix, re-check, until nothing changes (at most 5 rounds)."""
+    """`check --fix` on the project: the CLI's loop, then the files written."""
+    from celerylint import fixes
     from celerylint.config import load_settings
     from celerylint.engine import check
-    from celerylint.fixes import fix_round
 
     settings = load_settings(str(root))
-    for _ in range(5):
-        result = check([], settings, str(root), use_cache=False, jobs=1)
-        changes, _ = fix_round(result.diagnostics, str(root), unsafe, result.scope)
-        if not changes:
-            return result
-        for rel, (_, new) in changes.items():
-            (root / rel).write_bytes(new)
-    raise AssertionError("fixes did not settle in 5 rounds")
+
+    def recheck(overlay=None):
+        return check([], settings, str(root), use_cache=False, jobs=1, overlay=overlay)
+
+    result, changed, _ = fixes.fix_until_stable(recheck, recheck(), str(root), unsafe)
+    for rel, (_, new) in changed.items():
+        (root / rel).write_bytes(new)
+    assert not fixes.fix_round(result.diagnostics, str(root), unsafe, result.scope)[0], "fixes did not settle"
+    return result
 
 
 def snapshot(root):
@@ -119,6 +121,29 @@ def test_unsafe_fixes_need_the_flag_and_diff_writes_nothing(tmp_path):
     assert "+def rebuild(full=False, *, tenant_id=None):" in diff.stdout
     fixed = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", cwd=root)
     assert fixed.returncode == 0 and "(1 fixed)" in fixed.stdout
+
+
+def test_diff_shows_everything_fix_writes_including_fixes_enabled_by_fixes(tmp_path):
+    # TEN004's fix (pass tenant_id to the restore call) needs the parameter that TEN001's
+    # fix adds: two rounds. --diff must show both, exactly what --fix then writes.
+    models = ("from django.db import models\n\n\nclass Order(models.Model):\n"
+              "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n")
+    source = ("from celery import shared_task\nfrom celerylint_runtime import restore_tenant_context\n"
+              "from shop.models import Order\n\n\n@shared_task\ndef close(x):\n"
+              "    restore_tenant_context(x)\n    Order.objects.all()\n")
+    root = write_project(tmp_path / "p", {"shop/models.py": models, "shop/tasks.py": source})
+    diff = run_cli("check", "--diff", "--no-cache", cwd=root)
+    assert diff.returncode == 1 and (root / "shop" / "tasks.py").read_text() == source
+    assert "+def close(x, *, tenant_id=None):" in diff.stdout
+    assert "+    restore_tenant_context(tenant_id)" in diff.stdout
+    git_apply = subprocess.run(["git", "apply", "-"], input=diff.stdout, cwd=root, capture_output=True, text=True)
+    assert git_apply.returncode == 0, git_apply.stderr
+    by_diff = (root / "shop" / "tasks.py").read_text()
+    (root / "shop" / "tasks.py").write_text(source)
+    fixed = run_cli("check", "--fix", "--no-cache", cwd=root)
+    assert fixed.returncode == 0 and "(2 fixed)" in fixed.stdout, fixed.stdout
+    assert (root / "shop" / "tasks.py").read_text() == by_diff
+    assert run_cli("check", "--diff", cwd=root).stdout == ""
 
 
 def test_libcst_codemod_entry_point(tmp_path):
