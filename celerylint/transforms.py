@@ -185,8 +185,10 @@ def _with_layout(before: list, new: list, followed: bool, opening) -> list:
 def _param_default_none(node, _):
     if not isinstance(node, cst.Param):
         return None
+    # PEP 8: `tenant_id=None`, but `tenant_id: str = None` with an annotation.
+    space = cst.SimpleWhitespace(" " if node.annotation is not None else "")
     equal = node.equal if isinstance(node.equal, cst.AssignEqual) else cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+        whitespace_before=space, whitespace_after=space)
     return node.with_changes(default=cst.Name("None"), equal=equal)
 
 

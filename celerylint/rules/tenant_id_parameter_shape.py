@@ -66,6 +66,10 @@ class TenantIdParameterShape(Rule):
         @shared_task
         def audit(*, tenant_id="main"):
             pass
+
+        @shared_task
+        def purge(days: int, tenant_id: str):
+            pass
         """,
         """
         # shop/tasks.py
@@ -81,6 +85,10 @@ class TenantIdParameterShape(Rule):
 
         @shared_task
         def audit(*, tenant_id=None):
+            pass
+
+        @shared_task
+        def purge(days: int, tenant_id: str = None):
             pass
         """,
     ),)
