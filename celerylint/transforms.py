@@ -32,6 +32,8 @@ class Applier(cst.CSTTransformer):
         if isinstance(original_node, cst.SimpleStatementLine) and len(original_node.body) == 1 \
                 and isinstance(original_node.body[0], cst.Expr) and self._take(original_node.body[0].value, "remove"):
             return cst.RemoveFromParent()  # "remove": the statement that is just this call
+        if isinstance(original_node, cst.With) and self._take(original_node.items[0].item, "remove"):
+            return _unwrap_with(updated_node)  # "remove" the context manager of a `with`
         # Function-level edits name the function by its name's span (where rules report).
         target = original_node.name if isinstance(original_node, cst.FunctionDef) else original_node
         try:
@@ -76,6 +78,24 @@ class Applier(cst.CSTTransformer):
 # --------------------------------------------------------------------------- operations
 # Each takes the (updated) node and the edit's argument, and returns the new node, or
 # None when the node is not of the kind the operation changes.
+
+
+def _unwrap_with(node):
+    """The `with` block without its first context manager: the other managers stay, or
+    with none left the body takes the block's place (comments above and on the `with`
+    line go to its first statement). A manager bound with `as` is left alone."""
+    if node.items[0].asname is not None:
+        return node
+    if len(node.items) > 1:
+        return node.with_changes(items=node.items[1:])
+    body = node.body
+    if not isinstance(body, cst.IndentedBlock):
+        return cst.SimpleStatementLine(body=body.body, leading_lines=node.leading_lines)
+    lead = list(node.leading_lines)
+    if body.header.comment is not None:
+        lead.append(cst.EmptyLine(comment=body.header.comment))
+    first, *rest = body.body
+    return cst.FlattenSentinel([first.with_changes(leading_lines=[*lead, *first.leading_lines]), *rest])
 
 
 def _string(node, text: str):

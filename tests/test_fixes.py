@@ -236,3 +236,15 @@ def test_fixing_is_idempotent_parses_and_leaves_nothing_fixable(tmp_path_factory
     assert not [d for d in result.diagnostics if d.fix is not None]
     fix_until_stable(root)
     assert snapshot(root) == once
+
+
+@pytest.mark.parametrize("before, after", [
+    ("def f():\n    with a(), tenant_context(t):\n        go()\n", "def f():\n    with tenant_context(t):\n        go()\n"),
+    ("def f():\n    with a() as ctx:\n        go(ctx)\n", None),  # bound with `as`: left alone
+    ("def f():\n    with a(): go()\n", "def f():\n    go()\n"),
+])
+def test_removing_a_with_statements_context_manager(before, after):
+    from celerylint.fixes import Edit, apply_edits
+
+    edit = Edit("x.py", (2, 10, 2, 13), "remove")  # the span of `a()`
+    assert apply_edits(before, [edit]) == (before if after is None else after)

@@ -45,8 +45,8 @@ class WrapperRestoresContext(Rule):
     ```
 
     ## Fix safety
-    Safe: the statement that is only the restore call is removed (a `with` block is not
-    rewritten).
+    Safe: the statement that is only the restore call is removed; a `with` block loses
+    the context manager (its body stays, dedented) unless the manager is bound with `as`.
 
     ## Use instead
     ```python
@@ -124,6 +124,71 @@ class WrapperRestoresContext(Rule):
         @shared_task
         def train_all_tenants(tenant_id=None):
             spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
+                                                  task_name="train")
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        """,
+    ), (
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import spawn_tenant_tasks_with_rate_limiting, tenant_context
+        from shop.jobs import train
+        from tenants.models import Tenant
+
+        @shared_task
+        def train_all_tenants(tenant_id=None):
+            # spawn every tenant's training
+            with tenant_context(tenant_id):  # was: one tenant
+                tenants = Tenant.objects.all()
+                spawn_tenant_tasks_with_rate_limiting(tenants=tenants, task_callable=train.delay,
+                                                      task_name="train")
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import spawn_tenant_tasks_with_rate_limiting, tenant_context
+        from shop.jobs import train
+        from tenants.models import Tenant
+
+        @shared_task
+        def train_all_tenants(tenant_id=None):
+            # spawn every tenant's training
+            # was: one tenant
+            tenants = Tenant.objects.all()
+            spawn_tenant_tasks_with_rate_limiting(tenants=tenants, task_callable=train.delay,
                                                   task_name="train")
         # shop/jobs.py
         from celery import shared_task
