@@ -180,7 +180,7 @@ class _Run:
     def _remember(self, rel: str, facts: FileFacts) -> None:
         if not _transient(facts) and rel in self.entries:
             st, content, kind, defines_tenancy = self.entries[rel]
-            self.cache.store(rel, st, content, (kind, facts, defines_tenancy))
+            self.cache.store_new(rel, st, content, (kind, facts, defines_tenancy))
 
     def close(self) -> None:
         if self.pool is not None:

@@ -201,3 +201,19 @@ def test_remembered_ignore_decisions_follow_every_ignore_file_change(tmp_path):
         path.write_text(text)
         assert expect(assert_agrees()), (path, text)
         assert expect(assert_agrees())  # and again, from the memo just written
+
+
+def test_cached_facts_share_equal_values_and_stay_equal():
+    from celerylint.facts import extract
+
+    body = "".join(f"\n@shared_task\ndef t{i}(tenant_id=None):\n    logger.info('x')\n    Order.objects.filter(pk={i})\n"
+                   for i in range(30))
+    facts = extract(("from celery import shared_task\n" + body).encode(), "shop.tasks", False)
+    seen: dict = {}
+    once = cache_mod.shared(facts, seen)
+    assert once == facts and type(once) is type(facts)
+    calls = [f.calls for f in once.functions]
+    assert all(c is calls[0] for c in calls)  # 30 equal frozensets, one object
+    assert len(pickle.dumps(once)) < 0.7 * len(pickle.dumps(facts))
+    assert pickle.loads(pickle.dumps(once)) == facts
+    assert cache_mod.shared(facts, seen).functions[0].calls is calls[0]  # shared across files too
