@@ -36,10 +36,10 @@ def facts_format() -> str:
 
 
 class FactsCache:
-    def __init__(self, root: str, key: str, enabled: bool = True):
+    def __init__(self, root: str, key: str, enabled: bool = True, read_only: bool = False):
         self.dir = os.path.join(root, CACHE_DIR)
         self.path = os.path.join(self.dir, f"facts-{key}.pickle")
-        self.enabled = enabled
+        self.writable = enabled and not read_only  # read_only: entries are used, nothing is stored
         # rel -> (mtime_ns, size, inode, digest, (decision, facts or None))
         self.entries: dict[str, tuple] = {}
         # Results of byte searches over the skipped files (needles -> files that matched),
@@ -78,17 +78,17 @@ class FactsCache:
         return None
 
     def remember_ignores(self, memo: dict) -> None:
-        if self.enabled and memo != self.ignore_memo:
+        if self.writable and memo != self.ignore_memo:
             self.ignore_memo = memo
             self.dirty = True
 
     def remember_search(self, key: tuple, found: list) -> None:
-        if self.enabled:
+        if self.writable:
             self.searches[key] = found
             self.dirty = True
 
     def store(self, rel: str, st: os.stat_result, content_digest: bytes, facts: Any) -> None:
-        if not self.enabled:
+        if not self.writable:
             return
         self.entries[rel] = (st.st_mtime_ns, st.st_size, st.st_ino, content_digest, facts)
         self.dirty = True
@@ -96,7 +96,7 @@ class FactsCache:
     def store_new(self, rel: str, st: os.stat_result, content_digest: bytes, payload: tuple) -> None:
         """`store` for facts just extracted: their equal strings, tuples and frozensets
         become shared objects first (see `shared`)."""
-        if self.enabled:
+        if self.writable:
             self.store(rel, st, content_digest, shared(payload, self._shared))
 
     def forget_missing(self, present: set[str]) -> None:
@@ -115,7 +115,7 @@ class FactsCache:
 
     def save(self) -> str | None:
         """Write the cache if it changed; returns a warning instead of raising."""
-        if not (self.enabled and self.dirty):
+        if not (self.writable and self.dirty):
             return None
         try:
             os.makedirs(self.dir, exist_ok=True)

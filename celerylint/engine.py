@@ -70,13 +70,13 @@ class _Run:
                  overlay: Mapping[str, bytes] | None = None):
         self.root = root
         self.settings = settings
-        self.cache = FactsCache(root, f"{__version__}-{facts_format()}-{settings.fingerprint()}", enabled=use_cache)
         # Contents that replace files on disk (the rounds of --fix/--diff before anything
         # is written): the cache is read by content only and never written.
         self.overlay = dict(overlay or {})
+        self.cache = FactsCache(root, f"{__version__}-{facts_format()}-{settings.fingerprint()}", enabled=use_cache,
+                                read_only=bool(self.overlay))
         if self.overlay:
-            self.cache.enabled = False
-            self.cache.searches = {}
+            self.cache.searches = {}  # results over the files on disk
         self.jobs = jobs
         self.pool: ParsePool | None = None
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
