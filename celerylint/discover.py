@@ -108,7 +108,7 @@ class _IgnoreRules:
         self.root = root
         self.exclude_lines = list(settings.exclude)
         self.lines: dict[str, list[str]] = {}  # directory (root-relative) -> its patterns
-        self._specs: dict[str, Any] | None = None  # compiled on the first decision not in the memo
+        self._specs: dict[str, Any] = {}  # directory -> its compiled patterns, when first needed
         self._exclude: Any = None
         memo = memo or {}
         self.known_files: dict[str, bytes] = memo.get("files", {})  # directory -> digest of its ignore files
@@ -135,7 +135,7 @@ class _IgnoreRules:
             blob = b"\0".join(contents)
             self.files[rel_dir] = hashlib.blake2b(blob, digest_size=16).digest()
             self.lines.setdefault(rel_dir, []).extend(blob.decode("utf-8", "replace").replace("\0", "\n").splitlines())
-            self._specs = None
+            self._specs.pop(rel_dir, None)
         self.unchanged[rel_dir] = above and self.files.get(rel_dir) == self.known_files.get(rel_dir)
 
     def load_dir(self, directory: str, rel_dir: str, names: set[str]) -> None:
@@ -163,21 +163,30 @@ class _IgnoreRules:
         return result
 
     def _match(self, probe: str) -> bool:
-        if self._specs is None:
-            import pathspec
-
-            self._specs = {d: _fast(pathspec.GitIgnoreSpec.from_lines(lines)) for d, lines in self.lines.items()}
-            if self.exclude_lines and self._exclude is None:
-                self._exclude = _fast(pathspec.GitIgnoreSpec.from_lines(self.exclude_lines))
-        if self._exclude is not None and self._exclude.match_file(probe):
-            return True
-        for rel_dir, spec in self._specs.items():
+        if self.exclude_lines:
+            if self._exclude is None:
+                self._exclude = _compile(self.exclude_lines)
+            if self._exclude.match_file(probe):
+                return True
+        for rel_dir in self.lines:
             if not rel_dir:
-                if spec.match_file(probe):
-                    return True
-            elif probe.startswith(rel_dir + "/") and spec.match_file(probe[len(rel_dir) + 1:]):
+                below = probe
+            elif probe.startswith(rel_dir + "/"):
+                below = probe[len(rel_dir) + 1:]
+            else:
+                continue
+            spec = self._specs.get(rel_dir)
+            if spec is None:
+                spec = self._specs[rel_dir] = _compile(self.lines[rel_dir])
+            if spec.match_file(below):
                 return True
         return False
+
+
+def _compile(lines: list[str]) -> Any:
+    import pathspec  # only when a decision is not remembered (see _IgnoreRules)
+
+    return _fast(pathspec.GitIgnoreSpec.from_lines(lines))
 
 
 @dataclass

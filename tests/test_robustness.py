@@ -212,3 +212,22 @@ def test_parsing_works_in_a_process_with_other_threads(tmp_path):
     finally:
         release.set()
         thread.join()
+
+
+def test_each_ignore_file_is_compiled_once(tmp_path, monkeypatch):
+    # Compiling every directory's patterns again after each new .gitignore made the
+    # walk quadratic in the number of ignore files (24 in one real project).
+    from celerylint import discover as discover_mod
+    from celerylint.config import Settings
+
+    files = {f"app{i}/tasks.py": TASK for i in range(12)}
+    root = write_project(tmp_path / "p", files)
+    for i in range(12):
+        (root / f"app{i}" / ".gitignore").write_text("*.tmp\nold_*.py\n")
+    (root / ".gitignore").write_text("build/\n")
+    compiled = []
+    real = discover_mod._compile
+    monkeypatch.setattr(discover_mod, "_compile", lambda lines: compiled.append(lines) or real(lines))
+    found = discover_mod.discover(str(root), Settings())
+    assert len([f for f in found.files if f.rel.endswith("/tasks.py")]) == 12
+    assert len(compiled) == 13
