@@ -153,6 +153,7 @@ class ProjectIndex:
         self._parsed: list | None = None
         self._parsed_version = -1
         self._version = 0  # bumped whenever files are loaded on demand
+        self._by_last: tuple | None = None  # (registry size, last name part -> registered names), for suggest
         self._all_tasks: tuple | None = None
         self._naming: str | None = None
         self._schedules: list[Schedule] | None = None
@@ -692,9 +693,12 @@ class ProjectIndex:
         stripped = name.replace("(", "").replace(")", "")
         if stripped != name and stripped in self.registry:
             return stripped
-        by_last: dict[str, list[str]] = {}
-        for registered in self.registry:
-            by_last.setdefault(registered.rsplit(".", 1)[-1], []).append(registered)
+        if self._by_last is None or self._by_last[0] != len(self.registry):
+            by_last: dict[str, list[str]] = {}
+            for registered in self.registry:
+                by_last.setdefault(registered.rsplit(".", 1)[-1], []).append(registered)
+            self._by_last = (len(self.registry), by_last)
+        by_last = self._by_last[1]
         last = stripped.rsplit(".", 1)[-1]
         if len(by_last.get(last, ())) == 1:
             return by_last[last][0]
