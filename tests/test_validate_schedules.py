@@ -321,6 +321,34 @@ def test_django_celery_beat_rows_in_sqlite(tmp_path):
     database_rows_are_checked(copy_project(DJPROJECT, tmp_path), {})
 
 
+CLOCKED_AND_SOLAR = """
+from datetime import datetime, timezone
+from django_celery_beat.models import ClockedSchedule, PeriodicTask, SolarSchedule
+once = ClockedSchedule.objects.create(clocked_time=datetime(2031, 5, 4, 3, 2, 1, tzinfo=timezone.utc))
+PeriodicTask.objects.create(name="db-once", task="jobs.tasks.send_digest", clocked=once, one_off=True,
+                            kwargs='{"period": "once"}')
+# Celery cannot build this one (no ephem library, or with it an unknown event): beat fails on it
+odd = SolarSchedule.objects.create(event="moonbounce", latitude=52.1, longitude=4.3)
+PeriodicTask.objects.create(name="db-moon", task="jobs.tasks.send_digest", solar=odd, kwargs='{"period": "moon"}')
+"""
+
+
+def test_clocked_rows_and_rows_whose_schedule_cannot_be_built(tmp_path):
+    root = copy_project(DJPROJECT, tmp_path)
+    assert manage(root, "migrate", "--verbosity", "0").returncode == 0
+    assert manage(root, "shell", "-c", CLOCKED_AND_SOLAR).returncode == 0
+    code, data = report(root, "--no-static")
+    entries = {e["name"]: e for e in data["entries"]}
+    assert entries["db-once"]["next_run"] == "2031-05-04T03:02:01+00:00"
+    assert entries["db-moon"]["next_run"] is None
+    [finding] = by_check(data, "schedule")
+    assert code == 1 and finding["level"] == "error" and finding["entries"] == ["db-moon"]
+    assert finding["message"].startswith('database entry "db-moon" has a schedule that cannot be built: ')
+    assert [f["check"] for f in data["findings"]] == ["schedule"]
+    proc = manage(root, "check", "--database", "default")
+    assert proc.returncode == 1 and "db-moon: (celerylint.E003)" in proc.stderr
+
+
 def test_django_celery_beat_rows_in_postgresql(tmp_path, services):  # noqa: F811
     import psycopg
 

@@ -1,6 +1,7 @@
 """Django system checks on the live beat schedule: `manage.py check` reports
-celerylint.E001 (an entry whose task is not registered) and celerylint.W001 (a
-hotspot: more than CELERYLINT_HOTSPOT_THRESHOLD entries firing in one minute)."""
+celerylint.E001 (an entry whose task is not registered), celerylint.E003 (a database
+entry whose schedule cannot be built) and celerylint.W001 (a hotspot: more than
+CELERYLINT_HOTSPOT_THRESHOLD entries firing in one minute)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def check_beat_schedule(app_configs=None, databases=None, **kwargs) -> list:
                              hint="Set CELERYLINT_APP = \"proj.celery:app\" and CELERYLINT_HOTSPOT_THRESHOLD "
                                   "to a positive integer.")]
     messages = []
+    for finding in schedules.check_schedules(entries):
+        messages.append(checks.Error(finding.message, obj=finding.entries[0], id="celerylint.E003",
+                                     hint="Install what the schedule needs (solar: `pip install celery[solar]`) "
+                                          "or change the entry."))
     for finding in schedules.check_orphaned(entries, registered):
         messages.append(checks.Error(finding.message, obj=finding.entries[0], id="celerylint.E001",
                                      hint="Run `manage.py validate_schedules --check-orphaned-tasks --verbose`."))

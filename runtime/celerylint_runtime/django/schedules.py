@@ -32,6 +32,7 @@ class Entry:
     kwargs: Any = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     source: str = "beat_schedule"  # or "database"
+    problem: str = ""  # why its schedule cannot be built (then `schedule` is None)
 
 
 @dataclass
@@ -143,8 +144,12 @@ def database_entries() -> list[Entry]:
             options["expires"] = row.expires
         if row.queue:
             options["queue"] = row.queue
-        entries.append(Entry(name=row.name, task=row.task, schedule=row.schedule, args=_json(row.args, []),
-                             kwargs=_json(row.kwargs, {}), options=options, source="database"))
+        try:
+            schedule, problem = row.schedule, ""
+        except Exception as exc:  # e.g. a solar schedule without the ephem library
+            schedule, problem = None, " ".join(str(exc).split()) or type(exc).__name__
+        entries.append(Entry(name=row.name, task=row.task, schedule=schedule, args=_json(row.args, []),
+                             kwargs=_json(row.kwargs, {}), options=options, source="database", problem=problem))
     return entries
 
 
@@ -239,6 +244,12 @@ def describe_minutes(minutes) -> str:
 
 
 # --------------------------------------------------------------------------- checks
+
+
+def check_schedules(entries: list[Entry]) -> list[Finding]:
+    """Entries whose schedule cannot be built: beat fails on them at start-up."""
+    return [Finding("schedule", "error", f"{_label(entry)} has a schedule that cannot be built: {entry.problem}",
+                    (entry.name,)) for entry in entries if entry.problem]
 
 
 def check_orphaned(entries: list[Entry], registered: set[str]) -> list[Finding]:
@@ -432,6 +443,7 @@ def run_checks(app, selected: Iterable[str], static: bool = True) -> tuple[list,
     if database_error is not None:
         findings.append(Finding("database", "warning", f"django-celery-beat entries not checked: "
                                 f"{str(database_error).strip()} (is the database migrated?)"))
+    findings += check_schedules(entries)
     if "orphaned" in selected:
         findings += check_orphaned(entries, registered)
     if "duplicates" in selected:
