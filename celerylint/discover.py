@@ -116,10 +116,13 @@ class _IgnoreRules:
         self.files: dict[str, bytes] = {}
         self.decided: dict[tuple[str, bool], bool] = {}
         self.unchanged: dict[str, bool] = {}  # directory -> its ignore files and all above it are as in the memo
-        info = os.path.join(root, ".git", "info", "exclude")
-        self._read_dir("", [info] if os.path.isfile(info) else [])
 
-    def _read_dir(self, rel_dir: str, paths: list[str]) -> None:
+    def load_dir(self, directory: str, rel_dir: str, names: set[str]) -> None:
+        """Read a directory's ignore files; the walk calls it before deciding on its entries."""
+        paths = [os.path.join(directory, ".gitignore")] if ".gitignore" in names else []
+        if not rel_dir:  # the root: .git/info/exclude first, in one spec (a later "!" can undo it)
+            info = os.path.join(self.root, ".git", "info", "exclude")
+            paths = ([info] if os.path.isfile(info) else []) + paths
         contents = []
         for path in paths:
             try:
@@ -127,26 +130,12 @@ class _IgnoreRules:
                     contents.append(fh.read())
             except OSError:
                 continue
-        if rel_dir:
-            above = self.unchanged[rel_dir.rpartition("/")[0]]
-        else:
-            above = True
+        above = self.unchanged[rel_dir.rpartition("/")[0]] if rel_dir else True
         if any(contents):
             blob = b"\0".join(contents)
             self.files[rel_dir] = hashlib.blake2b(blob, digest_size=16).digest()
-            self.lines.setdefault(rel_dir, []).extend(blob.decode("utf-8", "replace").replace("\0", "\n").splitlines())
-            self._specs.pop(rel_dir, None)
+            self.lines[rel_dir] = blob.decode("utf-8", "replace").replace("\0", "\n").splitlines()
         self.unchanged[rel_dir] = above and self.files.get(rel_dir) == self.known_files.get(rel_dir)
-
-    def load_dir(self, directory: str, rel_dir: str, names: set[str]) -> None:
-        paths = [os.path.join(directory, ".gitignore")] if ".gitignore" in names else []
-        if rel_dir:
-            self._read_dir(rel_dir, paths)
-        elif paths:  # the root: after .git/info/exclude, in one spec (a later "!" can undo it)
-            self.lines.pop("", None)
-            info = os.path.join(self.root, ".git", "info", "exclude")
-            self.files.pop("", None)
-            self._read_dir("", ([info] if os.path.isfile(info) else []) + paths)
 
     def memo(self) -> dict:
         return {"files": self.files, "ignored": self.decided}

@@ -11,6 +11,7 @@ does not parse is refused.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -76,8 +77,6 @@ def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str],
     all fall in `scope` (root-relative paths) to the files' contents (from `overlay`,
     absolute path -> content, when it has them). Returns ({rel: (old bytes, new bytes)},
     number of findings fixed); nothing is written."""
-    import os
-
     fixes = [d.fix for d in diagnostics if d.fix is not None and (d.fix.safety == SAFE or unsafe)
              and all(e.rel in scope for e in d.fix.edits)]
     by_file: dict[str, list] = {}
@@ -121,8 +120,6 @@ def fix_until_stable(recheck: Callable[[dict[str, bytes]], Any], result: Any, ro
     until nothing changes (a fix may enable another), at most MAX_FIX_ROUNDS times.
     Returns (the last check result, {rel: (original, fixed)} of the changed files, the
     number of findings fixed). Nothing is written."""
-    import os
-
     originals: dict[str, bytes] = {}
     overlay: dict[str, bytes] = {}
     fixed = 0

@@ -2,6 +2,28 @@ from celerylint.fixes import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
+# The other files of every fix example: the task the wrapper spawns, and the models.
+_JOBS_AND_MODELS = """
+        # shop/jobs.py
+        from celery import shared_task
+        from celerylint_runtime import restore_tenant_context
+        from tenants.models import Classifier
+
+        @shared_task
+        def train(*, tenant_id=None):
+            restore_tenant_context(tenant_id)
+            Classifier.objects.all()
+        # tenants/models.py
+        from django.db import models
+
+        class Tenant(models.Model):
+            is_active = models.BooleanField(default=True)
+
+        class Classifier(models.Model):
+            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+"""
+
+
 class WrapperRestoresContext(Rule):
     """## What it does
     Flags a restore call in a wrapper task (a task that calls a spawner, or loops over
@@ -96,24 +118,7 @@ class WrapperRestoresContext(Rule):
             restore_tenant_context(tenant_id)
             spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
                                                   task_name="train")
-        # shop/jobs.py
-        from celery import shared_task
-        from celerylint_runtime import restore_tenant_context
-        from tenants.models import Classifier
-
-        @shared_task
-        def train(*, tenant_id=None):
-            restore_tenant_context(tenant_id)
-            Classifier.objects.all()
-        # tenants/models.py
-        from django.db import models
-
-        class Tenant(models.Model):
-            is_active = models.BooleanField(default=True)
-
-        class Classifier(models.Model):
-            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
-        """,
+        """ + _JOBS_AND_MODELS,
         """
         # shop/tasks.py
         from celery import shared_task
@@ -125,24 +130,7 @@ class WrapperRestoresContext(Rule):
         def train_all_tenants(tenant_id=None):
             spawn_tenant_tasks_with_rate_limiting(tenants=Tenant.objects.all(), task_callable=train.delay,
                                                   task_name="train")
-        # shop/jobs.py
-        from celery import shared_task
-        from celerylint_runtime import restore_tenant_context
-        from tenants.models import Classifier
-
-        @shared_task
-        def train(*, tenant_id=None):
-            restore_tenant_context(tenant_id)
-            Classifier.objects.all()
-        # tenants/models.py
-        from django.db import models
-
-        class Tenant(models.Model):
-            is_active = models.BooleanField(default=True)
-
-        class Classifier(models.Model):
-            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
-        """,
+        """ + _JOBS_AND_MODELS,
     ), (
         """
         # shop/tasks.py
@@ -158,24 +146,7 @@ class WrapperRestoresContext(Rule):
                 tenants = Tenant.objects.all()
                 spawn_tenant_tasks_with_rate_limiting(tenants=tenants, task_callable=train.delay,
                                                       task_name="train")
-        # shop/jobs.py
-        from celery import shared_task
-        from celerylint_runtime import restore_tenant_context
-        from tenants.models import Classifier
-
-        @shared_task
-        def train(*, tenant_id=None):
-            restore_tenant_context(tenant_id)
-            Classifier.objects.all()
-        # tenants/models.py
-        from django.db import models
-
-        class Tenant(models.Model):
-            is_active = models.BooleanField(default=True)
-
-        class Classifier(models.Model):
-            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
-        """,
+        """ + _JOBS_AND_MODELS,
         """
         # shop/tasks.py
         from celery import shared_task
@@ -190,24 +161,7 @@ class WrapperRestoresContext(Rule):
             tenants = Tenant.objects.all()
             spawn_tenant_tasks_with_rate_limiting(tenants=tenants, task_callable=train.delay,
                                                   task_name="train")
-        # shop/jobs.py
-        from celery import shared_task
-        from celerylint_runtime import restore_tenant_context
-        from tenants.models import Classifier
-
-        @shared_task
-        def train(*, tenant_id=None):
-            restore_tenant_context(tenant_id)
-            Classifier.objects.all()
-        # tenants/models.py
-        from django.db import models
-
-        class Tenant(models.Model):
-            is_active = models.BooleanField(default=True)
-
-        class Classifier(models.Model):
-            tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
-        """,
+        """ + _JOBS_AND_MODELS,
     ),)
 
     def check(self, index):
