@@ -11,7 +11,7 @@ from typing import Sequence
 from celerylint import __version__
 from celerylint.config import ConfigError, load_settings
 from celerylint.diagnostics import Diagnostic, Report
-from celerylint.discover import find_project_root
+from celerylint.engine.discover import find_project_root
 from celerylint.rules import all_rules, is_code_selector, rule_by_code
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from celerylint.engine import UsageError, check
-    from celerylint.fixes import fix_until_stable
+    from celerylint.fixes.apply import fix_until_stable
     from celerylint.output import render
 
     start = args.paths[0] if args.paths else os.getcwd()

@@ -26,9 +26,9 @@ class RuleCodemod(CodemodCommand):
 
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         from celerylint.config import load_settings
-        from celerylint.discover import find_project_root
+        from celerylint.engine.discover import find_project_root
         from celerylint.engine import check
-        from celerylint.fixes import apply_edits
+        from celerylint.fixes.apply import apply_edits
 
         filename = self.context.filename
         if not filename:

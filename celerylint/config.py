@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,12 +64,25 @@ _CODE_LIST_KEYS = {"select", "ignore", "extend-select"}
 KNOWN_KEYS = frozenset(_LIST_KEYS | _STR_KEYS | {"per-file-ignores", "hotspot-threshold"})
 
 
-def _check_codes(key: str, codes: tuple[str, ...]) -> None:
-    from celerylint.rules import is_code_selector
+def check_codes(settings: Settings, is_code_selector: Callable[[str], bool]) -> None:
+    """Every rule code or prefix in `select`, `ignore`, `extend-select` and
+    `per-file-ignores` names a rule (`is_code_selector`, from the rule registry, which
+    this module does not import); else a ConfigError naming the key."""
+    keyed = [("select", settings.select), ("ignore", settings.ignore), ("extend-select", settings.extend_select)]
+    keyed += [(f"per-file-ignores.{pattern}", codes) for pattern, codes in settings.per_file_ignores]
+    for key, codes in keyed:
+        for code in codes:
+            if not is_code_selector(code):
+                raise ConfigError(f"tool.celerylint.{key}: unknown rule code or prefix {code!r}")
 
+
+_CODE = re.compile(r"ALL|[A-Z]+[0-9]*")
+
+
+def _check_code_syntax(key: str, codes: tuple[str, ...]) -> None:
     for code in codes:
-        if not is_code_selector(code):
-            raise ConfigError(f"{key}: unknown rule code or prefix {code!r}")
+        if not _CODE.fullmatch(code):
+            raise ConfigError(f"{key}: not a rule code or prefix: {code!r}")
 
 
 def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -> Settings:
@@ -88,7 +102,7 @@ def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -
             items = tuple(value)
             if key in _CODE_LIST_KEYS:
                 items = tuple(v.strip().upper() for v in items)
-                _check_codes(where, items)
+                _check_code_syntax(where, items)
             values[attr] = items
         elif key in _STR_KEYS:
             if not isinstance(value, str) or not value.strip():
@@ -106,7 +120,7 @@ def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                     raise ConfigError(f"{where}.{pattern}: expected a list of rule codes, got {codes!r}")
                 codes_t = tuple(c.strip().upper() for c in codes)
-                _check_codes(f"{where}.{pattern}", codes_t)
+                _check_code_syntax(f"{where}.{pattern}", codes_t)
                 pairs.append((pattern, codes_t))
             values[attr] = tuple(pairs)
     return Settings(source=source, **values)

@@ -1,9 +1,31 @@
-"""What rules report and what renderers print."""
+"""Plain data shared by the rules, the fixes and the renderers: a finding
+(`Diagnostic`), the fix a rule attaches to it (`Fix`: a safety level and `Edit`s), and
+what a renderer prints (`Report`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+
+SAFE, UNSAFE = "safe", "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to one file: an operation (celerylint.fixes.operations) on the node
+    at `span` (positions as the facts record them), or on the module when None."""
+
+    rel: str
+    span: tuple | None  # (line, column, end_line, end_column) of the node; None for module edits
+    op: str
+    arg: Any = None
+
+
+@dataclass(frozen=True)
+class Fix:
+    safety: str  # SAFE or UNSAFE
+    edits: tuple  # Edit, ...
 
 
 @dataclass(frozen=True, order=True)
@@ -17,7 +39,7 @@ class Diagnostic:
     end_column: int = 0
     severity: str = "error"  # "error" or "warning"
     fixable: bool = False
-    fix: Any = field(default=None, compare=False, hash=False)  # celerylint.fixes.Fix, if any
+    fix: Fix | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass

@@ -19,7 +19,7 @@ def pong(): pass
 
 def entries(root):
     result = check([], Settings(), str(root), use_cache=False, jobs=1)
-    return {(e.key, e.task) for e in result.index.beat_entries()}, result
+    return {(e.key, e.task) for e in result.project.schedules.entries()}, result
 
 
 def test_settings_module_and_settings_class(tmp_path):

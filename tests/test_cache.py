@@ -5,7 +5,7 @@ import os
 import pickle
 import time
 
-from celerylint import cache as cache_mod
+from celerylint.engine import cache as cache_mod
 from celerylint.config import Settings, settings_from_mapping
 from celerylint.engine import check
 
@@ -67,7 +67,7 @@ def test_configuration_or_version_change_starts_a_new_cache(tmp_path, monkeypatc
     result, _ = run(root, other)
     assert parsed_count(result) == 2
     assert len(list((root / cache_mod.CACHE_DIR).glob("facts-*.pickle"))) == 1  # the stale one is removed
-    monkeypatch.setattr("celerylint.engine.__version__", "999.0.0")
+    monkeypatch.setattr("celerylint.engine.load.__version__", "999.0.0")
     result, _ = run(root, other)
     assert parsed_count(result) == 2
 
@@ -129,17 +129,17 @@ def test_projects_that_never_mention_tenancy_skip_the_tenant_analysis(tmp_path):
 
 
 def test_orphan_searches_are_remembered_until_a_skipped_file_changes(tmp_path, monkeypatch):
-    from celerylint import engine
+    from celerylint.engine import load
 
     root = write_project(tmp_path / "p", FILES)
     reads = []
-    real = engine._Loader.contains
+    real = load.DemandLoader.contains
 
     def counting(self, source, groups):
         reads.append(source.rel)
         return real(self, source, groups)
 
-    monkeypatch.setattr(engine._Loader, "contains", counting)
+    monkeypatch.setattr(load.DemandLoader, "contains", counting)
     run(root)
     first = len(reads)
     assert first > 0  # the orphan "ops.tasks.pingg" made it search the skipped files
@@ -204,7 +204,7 @@ def test_remembered_ignore_decisions_follow_every_ignore_file_change(tmp_path):
 
 
 def test_cached_facts_share_equal_values_and_stay_equal():
-    from celerylint.facts import extract
+    from celerylint.facts.extract import extract
 
     body = "".join(f"\n@shared_task\ndef t{i}(tenant_id=None):\n    logger.info('x')\n    Order.objects.filter(pk={i})\n"
                    for i in range(30))

@@ -1,4 +1,4 @@
-"""Tests for celerylint.crontab, with Celery's own crontab as the oracle.
+"""Tests for celerylint.project.crontab, with Celery's own crontab as the oracle.
 
 * Field parsing, crontab(...) calls and crontab.from_string are compared with
   what ``celery.schedules.crontab`` computes (or rejects).
@@ -20,7 +20,7 @@ from celery.schedules import crontab
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from celerylint.crontab import (
+from celerylint.project.crontab import (
     Crontab,
     Hotspot,
     crontab_from_call,

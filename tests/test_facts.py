@@ -1,13 +1,17 @@
 """The per-file pass: positions equal libcst's own PositionProvider, values fold as
 documented, noqa comments and the byte prefilter behave."""
 
+import pickle
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from celerylint.facts import _compute_spans, extract, needs_parse, noqa_lines
+from celerylint.facts.extract import extract
+from celerylint.facts.model import UNKNOWN, BinOp, CallExpr, Join, Keyword, Num, Ref, Str
+from celerylint.facts.prefilter import needs_parse, noqa_lines
+from celerylint.facts.spans import compute_spans
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,7 +44,7 @@ def test_positions_match_libcst_position_provider(source):
             return True
 
     tree.visit(Collect())
-    got = _compute_spans(tree, wanted)
+    got = compute_spans(tree, wanted)
     assert wanted
     for key, node in wanted.items():
         pos = expected[node]
@@ -58,13 +62,24 @@ E = {"k": {"task": "t", "schedule": C}}
 F = __name__
 """, "pkg.mod", False)
     assigns = facts.assigns
-    assert assigns["A"] == ("o", "+", ("s", "x"), ("s", "y"))
-    assert assigns["B"] == ("j", (("r", ("PREFIX",)), ("s", "."), ("r", ("A",))))
-    assert assigns["D"] == ("n", -5)
-    assert assigns["F"] == ("s", "pkg.mod")
+    assert assigns["A"] == BinOp("+", Str("x"), Str("y"))
+    assert assigns["B"] == Join((Ref(("PREFIX",)), Str("."), Ref(("A",))))
+    assert assigns["C"] == BinOp("*", BinOp("*", Num(60), Num(60)), Num(24))
+    assert assigns["D"] == Num(-5)
+    assert assigns["F"] == Str("pkg.mod")
     assert facts.imports["PREFIX"] == ("pkg", "names", "PREFIX")
-    (key, value, key_span, _), = assigns["E"][1]
-    assert key == ("s", "k") and facts.spans[key_span] == (7, 6, 7, 9)
+    (item,) = assigns["E"].items
+    assert item.key == Str("k") and facts.spans[item.key_span] == (7, 6, 7, 9)
+    assert item.value.items[1].value == Ref(("C",))
+
+
+def test_values_are_equal_only_to_values_of_their_type_and_unknown_is_one_object():
+    assert Str("a") != Ref(("a",)) and Num(1) != Str(1) and Str("a") != ("a",)
+    assert Str("a") == Str("a") and hash(Str("a")) == hash(Str("a"))
+    assert not UNKNOWN and pickle.loads(pickle.dumps(UNKNOWN)) is UNKNOWN
+    value = CallExpr(("crontab",), (Num(0),), (Keyword("hour", Str("*/2")),))
+    again = pickle.loads(pickle.dumps(value))
+    assert again == value and type(again) is CallExpr and type(again.kwargs[0].value) is Str
 
 
 def test_relative_imports_in_packages_and_modules():

@@ -49,7 +49,7 @@ def test_fix_example(tmp_path, rule, before, after):
 
 def fix_until_stable(root, unsafe=True):
     """`check --fix` on the project: the CLI's loop, then the files written."""
-    from celerylint import fixes
+    from celerylint.fixes import apply as fixes
     from celerylint.config import load_settings
     from celerylint.engine import check
 
@@ -244,7 +244,8 @@ def test_fixing_is_idempotent_parses_and_leaves_nothing_fixable(tmp_path_factory
     ("def f():\n    with a(): go()\n", "def f():\n    go()\n"),
 ])
 def test_removing_a_with_statements_context_manager(before, after):
-    from celerylint.fixes import Edit, apply_edits
+    from celerylint.diagnostics import Edit
+    from celerylint.fixes.apply import apply_edits
 
     edit = Edit("x.py", (2, 10, 2, 13), "remove")  # the span of `a()`
     assert apply_edits(before, [edit]) == (before if after is None else after)

@@ -86,7 +86,7 @@ def test_parser_crash_is_contained(tmp_path):
 
 
 def test_parser_hang_times_out(tmp_path, monkeypatch):
-    from celerylint import pool
+    from celerylint.engine import pool
 
     monkeypatch.setattr(pool, "BASE_TIMEOUT", 2.0)
     slow = b"from celery import shared_task\nx = " + b"+".join([b"1"] * 6000) + b"\n"
@@ -170,7 +170,7 @@ def test_ignore_files_of_comments_only_ignore_nothing(tmp_path):
 def test_combined_gitignore_matcher_agrees_with_pathspec():
     import pathspec
 
-    from celerylint.discover import _fast
+    from celerylint.engine.discover import _fast
 
     lines = ["*.pyc", "build/", "/dist", "docs/**/*.py", "**/migrations/00*.py", "settings_local.py", "a?c.py",
              "[ab]x.py", "deep/*/x/", "# comment", "", "trailing\\ "]
@@ -217,7 +217,7 @@ def test_parsing_works_in_a_process_with_other_threads(tmp_path):
 def test_each_ignore_file_is_compiled_once(tmp_path, monkeypatch):
     # Compiling every directory's patterns again after each new .gitignore made the
     # walk quadratic in the number of ignore files (24 in one real project).
-    from celerylint import discover as discover_mod
+    from celerylint.engine import discover as discover_mod
     from celerylint.config import Settings
 
     files = {f"app{i}/tasks.py": TASK for i in range(12)}

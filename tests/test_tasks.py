@@ -12,7 +12,7 @@ from conftest import findings, write_project
 def registry(root, **config):
     settings = settings_from_mapping({k.replace("_", "-"): v for k, v in config.items()})
     result = check([], settings, str(root), use_cache=False, jobs=1)
-    return {t.name: t for t in result.index.all_tasks()}, result
+    return {t.name: t for t in result.project.tasks.all()}, result
 
 
 CELERY_APP = """

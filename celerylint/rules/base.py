@@ -1,6 +1,6 @@
 """The rule base class. A rule is a class with a code, a docstring in fixed sections
 (What it does / Why is this bad? / Example / Use instead), and a `check` method that
-yields diagnostics from the project index. The Example and Use instead blocks are
+yields diagnostics from the project (celerylint.project). The Example and Use instead blocks are
 executable: the test suite runs every one of them (see `examples()`)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Iterator
 from celerylint.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from celerylint.index import ProjectIndex
+    from celerylint.project import Project
 
 SECTION_TITLES = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
 _FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -45,7 +45,7 @@ class Rule:
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[str, ...]] = ()
 
-    def check(self, index: "ProjectIndex") -> Iterator[Diagnostic]:  # pragma: no cover - abstract
+    def check(self, project: "Project") -> Iterator[Diagnostic]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __init_subclass__(cls, **kwargs):

@@ -1,4 +1,4 @@
-from celerylint.fixes import SAFE, Edit, Fix
+from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -99,14 +99,14 @@ class BeatEntryParentheses(Rule):
         """,
     ),)
 
-    def check(self, index):
-        for entry in index.beat_entries():
+    def check(self, project):
+        for entry in project.schedules.entries():
             name = entry.task
             if name is None or entry.task_span is None or ("(" not in name and ")" not in name):
                 continue
             fixed = name.replace("(", "").replace(")", "")
             fix = None
-            if entry.task_literal and index.task_status(fixed) == "defined":
+            if entry.task_literal and project.tasks.status(fixed) == "defined":
                 fix = Fix(SAFE, (Edit(entry.rel, entry.task_span, "string", fixed),))
             yield self.report(entry.rel, entry.task_span, f'beat task name "{name}" contains parentheses; use "{fixed}"',
                               fix=fix)

@@ -1,6 +1,6 @@
-from celerylint import crontab
-from celerylint.fixes import SAFE, Edit, Fix
-from celerylint.index import UNKNOWN
+from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.facts.model import UNKNOWN
+from celerylint.project import crontab
 from celerylint.rules.base import Rule
 
 
@@ -89,8 +89,8 @@ class BeatEntryWithoutExpires(Rule):
         """,
     ),)
 
-    def check(self, index):
-        for entry in index.beat_entries():
+    def check(self, project):
+        for entry in project.schedules.entries():
             options = entry.options
             if options is UNKNOWN:
                 continue

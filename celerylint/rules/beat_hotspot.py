@@ -1,4 +1,4 @@
-from celerylint import crontab
+from celerylint.project import crontab
 from celerylint.rules.base import Rule
 
 
@@ -122,10 +122,10 @@ class BeatHotspot(Rule):
     summary = "too many crontab beat entries fire in the same minute"
     severity = "warning"
 
-    def check(self, index):
-        threshold = index.settings.hotspot_threshold
+    def check(self, project):
+        threshold = project.settings.hotspot_threshold
         reported = set()
-        for schedule in index.schedules:
+        for schedule in project.schedules.all():
             if schedule.merged_into is not None:
                 continue
             entries = [e for e in schedule.all_entries()

@@ -68,12 +68,12 @@ class BeatSchedulesTenantTask(Rule):
     code = "BEAT006"
     summary = "a beat entry schedules a tenant-scoped task directly"
 
-    def check(self, index):
-        tenancy = index.tenancy
-        for entry in index.beat_entries():
+    def check(self, project):
+        tenancy = project.tenancy
+        for entry in project.schedules.entries():
             if entry.task is None or entry.task_span is None:
                 continue
-            for task in index.registry.get(entry.task, ()):
+            for task in project.tasks.registry.get(entry.task, ()):
                 use = tenancy.task_use(task)
                 if use is not None:
                     yield self.report(entry.rel, entry.task_span,

@@ -1,3 +1,4 @@
+from celerylint.facts.model import UNKNOWN
 from celerylint.rules.base import Rule
 
 
@@ -81,16 +82,16 @@ class DuplicateBeatEntry(Rule):
         """,
     )
 
-    def check(self, index):
+    def check(self, project):
         reported = set()
-        for later, first in index.duplicate_keys.values():
+        for later, first in project.schedules.duplicate_keys():
             if later.identity in reported:
                 continue
             reported.add(later.identity)
             yield self.report(later.rel, later.anchor,
                               f'beat entry key "{later.key}" appears twice in this dict; the first one '
                               f"(line {first.anchor[0] if first.anchor else '?'}) is silently dropped")
-        for schedule in index.schedules:
+        for schedule in project.schedules.all():
             if schedule.merged_into is not None:
                 continue
             seen = {}
@@ -109,8 +110,6 @@ class DuplicateBeatEntry(Rule):
 
 
 def _signature(entry):
-    from celerylint.index import UNKNOWN
-
     if entry.task is None or entry.schedule is UNKNOWN or entry.args is UNKNOWN or entry.kwargs is UNKNOWN:
         return None
     try:

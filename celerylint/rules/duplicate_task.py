@@ -1,4 +1,4 @@
-from celerylint.facts import exclusive_branches
+from celerylint.facts.model import exclusive_branches
 from celerylint.rules.base import Rule
 
 
@@ -82,8 +82,8 @@ class DuplicateTask(Rule):
         """,
     )
 
-    def check(self, index):
-        for name, defs in index.registry.items():
+    def check(self, project):
+        for name, defs in project.tasks.registry.items():
             defs = [d for d in defs if not d.nested]
             if len(defs) < 2:
                 continue

@@ -71,8 +71,8 @@ class EnqueueWithoutTenant(Rule):
     code = "TEN005"
     summary = "a tenant-scoped task is enqueued without tenant_id"
 
-    def check(self, index):
-        tenancy = index.tenancy
+    def check(self, project):
+        tenancy = project.tenancy
         for source, facts, site, task in tenancy.enqueue_sites():
             if site.tenant != "missing" or tenancy.inside_spawner(site):
                 continue

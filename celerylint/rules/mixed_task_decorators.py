@@ -1,4 +1,5 @@
-from celerylint.fixes import SAFE, Edit, Fix, imported_name
+from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.rules.fixing import imported_name
 from celerylint.rules.base import Rule
 
 
@@ -125,12 +126,12 @@ class MixedTaskDecorators(Rule):
         """,
     ),)
 
-    def check(self, index):
-        for source, _ in list(index.parsed()):
-            tasks = index.tasks_of(source)
+    def check(self, project):
+        for source, _ in list(project.index.parsed()):
+            tasks = project.tasks.of_file(source)
             if not any(t.kind == "shared" for t in tasks):
                 continue
-            facts = index.parsed_facts(source.rel)
+            facts = project.index.parsed_facts(source.rel)
             name = imported_name(facts, source.rel, "celery", "shared_task")
             for task in tasks:
                 if task.kind == "app" and task.decorator_span is not None:

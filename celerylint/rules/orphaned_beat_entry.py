@@ -120,30 +120,30 @@ class OrphanedBeatEntry(Rule):
         """,
     )
 
-    def check(self, index):
-        entries = [e for e in index.beat_entries() if e.task is not None and e.task_span is not None]
-        missing = [e for e in entries if not _defined(index, e.task, note=True)]
+    def check(self, project):
+        entries = [e for e in project.schedules.entries() if e.task is not None and e.task_span is not None]
+        missing = [e for e in entries if not _defined(project, e.task, note=True)]
         if missing:
-            index.search_definitions(e.task for e in missing)
+            project.tasks.search_definitions(e.task for e in missing)
         for entry in missing:
             name = entry.task
-            if _defined(index, name, note=True):
+            if _defined(project, name, note=True):
                 continue
-            suggestion = index.suggest(name)
+            suggestion = project.tasks.suggest(name)
             hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
             label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
             yield self.report(entry.rel, entry.task_span, f'{label} names task "{name}", which no task registers{hint}')
 
 
-def _defined(index, name, note=False):
+def _defined(project, name, note=False):
     """Registered as written or without parentheses, built-in, external or possibly
     registered by a task whose name cannot be folded."""
-    statuses = {index.task_status(name), index.task_status(name.replace("(", "").replace(")", ""))}
+    statuses = {project.tasks.status(name), project.tasks.status(name.replace("(", "").replace(")", ""))}
     if "defined" in statuses:
         return True
     for status in ("external", "maybe"):
         if status in statuses:
             if note:
-                index.notes.append(f'task "{name}" is not defined in the project; not checked ({status})')
+                project.notes.append(f'task "{name}" is not defined in the project; not checked ({status})')
             return True
     return False

@@ -102,14 +102,25 @@ class ReplacedBeatSchedule(Rule):
     code = "BEAT007"
     summary = "a beat schedule is replaced instead of merged"
 
-    def check(self, index):
-        for schedule in index.schedules:
-            for rel, span, lost, where in schedule.replaced:
-                count = len(lost)
-                names = ", ".join(f'"{e.key}"' for e in lost[:5] if e.key) + (", ..." if count > 5 else "")
-                origin = "added before this assignment" if where == "earlier updates" else f"from {where}"
-                yield self.report(
-                    rel, span,
-                    f"this assignment replaces the beat schedule instead of merging: {count} "
-                    f"{'entry' if count == 1 else 'entries'} {origin} never run ({names})",
-                )
+    def check(self, project):
+        for schedule in project.schedules.all():
+            for assignment in schedule.assignments:
+                yield from self._lost(assignment, assignment.before, "earlier updates")
+            if schedule.assignments:
+                last = schedule.assignments[-1]
+                for config in schedule.overridden:
+                    yield from self._lost(last, config.all_entries(), config.label)
+
+    def _lost(self, assignment, entries, where):
+        """The entries among `entries` that the assignment drops: report them there."""
+        lost = [e for e in entries if e.key is None or e.key not in assignment.keys]
+        if not lost:
+            return
+        count = len(lost)
+        names = ", ".join(f'"{e.key}"' for e in lost[:5] if e.key) + (", ..." if count > 5 else "")
+        origin = "added before this assignment" if where == "earlier updates" else f"from {where}"
+        yield self.report(
+            assignment.rel, assignment.span,
+            f"this assignment replaces the beat schedule instead of merging: {count} "
+            f"{'entry' if count == 1 else 'entries'} {origin} never run ({names})",
+        )

@@ -1,4 +1,5 @@
-from celerylint.fixes import SAFE, Edit, Fix
+from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.facts.model import Ref
 from celerylint.rules.base import Rule
 
 
@@ -61,15 +62,15 @@ class RestoreArgument(Rule):
         """,
     ),)
 
-    def check(self, index):
-        tenancy = index.tenancy
-        for task in index.all_tasks():
+    def check(self, project):
+        tenancy = project.tenancy
+        for task in project.tasks.all():
             if tenancy.task_function(task) is None or tenancy.is_wrapper(task):
                 continue
-            facts = index.parsed_facts(task.rel)
+            facts = project.index.parsed_facts(task.rel)
             has_param = any(p.name == "tenant_id" for p in tenancy.task_function(task).params)
             for callee, argument, _, arg_span in tenancy.restore_calls(task):
-                if argument == ("r", ("tenant_id",)) or arg_span < 0:
+                if argument == Ref(("tenant_id",)) or arg_span < 0:
                     continue
                 span = facts.spans[arg_span]
                 fix = Fix(SAFE, (Edit(task.rel, span, "name", "tenant_id"),)) if has_param else None

@@ -52,8 +52,8 @@ class SyntaxErrorRule(Rule):
     code = "SYN001"
     summary = "a file could not be read or parsed"
 
-    def check(self, index):
-        for source, facts in index.parsed():
+    def check(self, project):
+        for source, facts in project.index.parsed():
             if facts.error is not None:
                 err = facts.error
                 yield self.report(source.rel, (err.line, err.column, err.line, err.column), err.message)

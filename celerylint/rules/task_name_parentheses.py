@@ -1,4 +1,5 @@
-from celerylint.fixes import UNSAFE, Edit, Fix
+from celerylint.diagnostics import UNSAFE, Edit, Fix
+from celerylint.facts.model import Str
 from celerylint.rules.base import Rule
 
 
@@ -98,24 +99,24 @@ class TaskNameParentheses(Rule):
         """,
     ),)
 
-    def check(self, index):
-        for task in index.all_tasks():
+    def check(self, project):
+        for task in project.tasks.all():
             if task.explicit_name and task.name is not None and ("(" in task.name or ")" in task.name):
                 fixed = task.name.replace("(", "").replace(")", "")
                 yield self.report(
                     task.rel, task.name_span or task.def_span,
                     f'task name "{task.name}" contains parentheses; register it as "{fixed}"',
-                    fix=self._fix(index, task, fixed),
+                    fix=self._fix(project, task, fixed),
                 )
 
     @staticmethod
-    def _fix(index, task, fixed):
+    def _fix(project, task, fixed):
         """Rename the task and every beat entry that names it by a string literal. Unsafe:
         code that sends the task by its old name (send_task) stops finding it."""
-        if task.options.get("name", ("?",))[0] != "s" or task.name_span is None or fixed in index.registry:
+        if type(task.options.get("name")) is not Str or task.name_span is None or fixed in project.tasks.registry:
             return None
         edits = [Edit(task.rel, task.name_span, "string", fixed)]
-        for entry in index.beat_entries():
+        for entry in project.schedules.entries():
             if entry.task == task.name:
                 if not entry.task_literal or entry.task_span is None:
                     return None

@@ -1,4 +1,5 @@
-from celerylint.fixes import SAFE, Edit, Fix, imported_name
+from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.rules.fixing import imported_name
 from celerylint.rules.base import Rule
 
 
@@ -163,25 +164,25 @@ class TenantContextNotRestored(Rule):
         """,
     ),)
 
-    def check(self, index):
-        tenancy = index.tenancy
-        for task in index.all_tasks():
+    def check(self, project):
+        tenancy = project.tenancy
+        for task in project.tasks.all():
             use = tenancy.task_use(task)
             if use is None or tenancy.restores_first(task) or tenancy.context_provided(task):
                 continue
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
                               "tenant context first; call restore_tenant_context(tenant_id) as its first statement",
-                              fix=_fix(index, task, tenancy.task_function(task)))
+                              fix=_fix(project, task, tenancy.task_function(task)))
 
 
-def _fix(index, task, fn):
+def _fix(project, task, fn):
     """`restore_tenant_context(tenant_id)` first (after the docstring), imported from
     `restore-import` when the file lacks it; the parameter too when it is missing."""
     if task.kind == "class" or fn is None:
         return None
-    settings = index.settings
-    name = imported_name(index.parsed_facts(task.rel), task.rel, settings.restore_import,
+    settings = project.settings
+    name = imported_name(project.index.parsed_facts(task.rel), task.rel, settings.restore_import,
                          settings.restore_functions[0].rsplit(".", 1)[-1])
     if name is None:
         return None

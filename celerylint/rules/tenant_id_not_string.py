@@ -1,6 +1,6 @@
-from celerylint.fixes import SAFE, Edit, Fix
+from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.project.tenancy import non_string_tenant
 from celerylint.rules.base import Rule
-from celerylint.tenancy import non_string_tenant
 
 
 class TenantIdNotString(Rule):
@@ -79,8 +79,8 @@ class TenantIdNotString(Rule):
         """,
     ),)
 
-    def check(self, index):
-        for source, facts, site, task in index.tenancy.enqueue_sites():
+    def check(self, project):
+        for source, facts, site, task in project.tenancy.enqueue_sites():
             if site.tenant != "given" or site.tenant_span < 0:
                 continue
             shown = non_string_tenant(site.tenant_value)

@@ -1,4 +1,4 @@
-from celerylint.fixes import SAFE, Edit, Fix
+from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -127,9 +127,9 @@ class TenantIdParameterMissing(Rule):
         """,
     ),)
 
-    def check(self, index):
-        tenancy = index.tenancy
-        for task in index.all_tasks():
+    def check(self, project):
+        tenancy = project.tenancy
+        for task in project.tasks.all():
             fn = tenancy.task_function(task)
             if fn is None or any(p.name == "tenant_id" for p in fn.params):
                 continue

@@ -1,4 +1,5 @@
-from celerylint.fixes import SAFE, UNSAFE, Edit, Fix
+from celerylint.diagnostics import SAFE, UNSAFE, Edit, Fix
+from celerylint.facts.model import Num
 from celerylint.rules.base import Rule
 
 
@@ -93,9 +94,9 @@ class TenantIdParameterShape(Rule):
         """,
     ),)
 
-    def check(self, index):
-        tenancy = index.tenancy
-        for task in index.all_tasks():
+    def check(self, project):
+        tenancy = project.tenancy
+        for task in project.tasks.all():
             fn = tenancy.task_function(task)
             if fn is None:
                 continue
@@ -103,14 +104,14 @@ class TenantIdParameterShape(Rule):
             for position, param in enumerate(params):
                 if param.name != "tenant_id" or param.kind == "vararg":
                     continue
-                facts = index.parsed_facts(task.rel)
+                facts = project.index.parsed_facts(task.rel)
                 span = facts.spans[param.span]
                 last = position == len(params) - 1
                 if param.default is None and last:
                     problem, fix = "is required", Fix(SAFE, (Edit(task.rel, span, "param_default_none"),))
                 elif param.default is None:
                     problem, fix = "is required", _move(task)
-                elif param.default != ("n", None):
+                elif param.default != Num(None):
                     problem = "has a default other than None"
                     fix = Fix(UNSAFE, (Edit(task.rel, span, "param_default_none"),)) \
                         if last else _move(task)

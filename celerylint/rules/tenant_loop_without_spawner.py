@@ -1,4 +1,5 @@
-from celerylint.fixes import UNSAFE, Edit, Fix, imported_name
+from celerylint.diagnostics import UNSAFE, Edit, Fix
+from celerylint.rules.fixing import imported_name
 from celerylint.rules.base import Rule
 
 
@@ -158,28 +159,28 @@ class TenantLoopWithoutSpawner(Rule):
         """,
     ),)
 
-    def check(self, index):
-        tenancy = index.tenancy
+    def check(self, project):
+        tenancy = project.tenancy
         reported = set()
-        for task in index.all_tasks():
+        for task in project.tasks.all():
             for module, loop in tenancy.tenant_loops(task):
-                source = index.by_module[module]
+                source = project.index.by_module[module]
                 if (source.rel, loop.span) in reported:
                     continue
                 reported.add((source.rel, loop.span))
-                facts = index.parsed_facts(source.rel)
+                facts = project.index.parsed_facts(source.rel)
                 yield self.report(source.rel, facts.spans[loop.span],
                                   f"wrapper task {task.function} enqueues one task per tenant in a loop; use "
                                   "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them",
-                                  fix=_fix(index, source.rel, facts, loop))
+                                  fix=_fix(project, source.rel, facts, loop))
 
 
-def _fix(index, rel, facts, loop):
+def _fix(project, rel, facts, loop):
     """The loop becomes one spawner call, when its body is only the enqueue (and logging)."""
     if not loop.only_enqueue:
         return None
-    spawner = index.settings.spawner_functions[0].rsplit(".", 1)[-1]
-    name = imported_name(facts, rel, index.settings.restore_import, spawner)
+    spawner = project.settings.spawner_functions[0].rsplit(".", 1)[-1]
+    name = imported_name(facts, rel, project.settings.restore_import, spawner)
     if name is None:
         return None
     local, imports = name

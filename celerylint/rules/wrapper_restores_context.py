@@ -1,4 +1,4 @@
-from celerylint.fixes import SAFE, Edit, Fix
+from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.rules.base import Rule
 
 
@@ -164,12 +164,12 @@ class WrapperRestoresContext(Rule):
         """ + _JOBS_AND_MODELS,
     ),)
 
-    def check(self, index):
-        tenancy = index.tenancy
-        for task in index.all_tasks():
+    def check(self, project):
+        tenancy = project.tenancy
+        for task in project.tasks.all():
             if tenancy.task_function(task) is None or not tenancy.is_wrapper(task):
                 continue
-            facts = index.parsed_facts(task.rel)
+            facts = project.index.parsed_facts(task.rel)
             for callee, _, call_span, _ in tenancy.restore_calls(task):
                 span = facts.spans[call_span]
                 yield self.report(task.rel, span,

@@ -384,7 +384,7 @@ def static_findings(live: list[Finding], registered: set[str], root: str | None 
     those the live checks already report and orphans the live app does register."""
     try:
         from celerylint.config import ConfigError, load_settings
-        from celerylint.discover import find_project_root
+        from celerylint.engine.discover import find_project_root
         from celerylint.engine import UsageError, check
     except ImportError:
         return []
@@ -399,7 +399,7 @@ def static_findings(live: list[Finding], registered: set[str], root: str | None 
     except (ConfigError, UsageError) as exc:
         raise ValueError(f"celerylint: {exc}") from exc  # a configuration error: exit status 2
     entry_at = {}
-    for entry in result.index.beat_entries():
+    for entry in result.project.schedules.entries():
         for span in (entry.task_span, entry.anchor):
             if span:
                 entry_at[(entry.rel, span[:2])] = entry

@@ -1,5 +1,5 @@
-"""The libcst side of the autofixes (`celerylint.fixes`): the transformer that applies
-`Edit`s at their positions, the operations it knows, and adding imports.
+"""The libcst side of the fixes: the transformer that applies `Edit`s at their
+positions, and the operations it knows.
 
 Imported only when a fix is applied, so a check run never loads libcst for fixes.
 """
@@ -11,7 +11,7 @@ from typing import Any, Callable
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from celerylint.fixes import Edit
+from celerylint.diagnostics import Edit
 
 
 class NotApplicable(Exception):
@@ -165,7 +165,7 @@ def _insert_params(function, params, new: list):
     has_star = isinstance(params.star_arg, (cst.Param, cst.ParamStar))
     before = list(params.posonly_params) + list(params.params) + ([params.star_arg] if has_star else []) \
         + list(params.kwonly_params)
-    laid = _with_layout(before, new, params.star_kwarg is not None, function.whitespace_before_params)
+    laid = with_layout(before, new, params.star_kwarg is not None, function.whitespace_before_params)
     cut = len(params.posonly_params)
     posonly, laid = laid[:cut], laid[cut:]
     cut = len(params.params)
@@ -178,7 +178,7 @@ def _insert_params(function, params, new: list):
     return params.with_changes(posonly_params=posonly, params=normal, star_arg=star, kwonly_params=laid)
 
 
-def _with_layout(before: list, new: list, followed: bool, opening) -> list:
+def with_layout(before: list, new: list, followed: bool, opening) -> list:
     """`before + new`, with commas copying the existing layout."""
     if not before:
         return new
@@ -237,11 +237,11 @@ def _insert_restore(node, name: str):
     statement = cst.SimpleStatementLine(body=[cst.Expr(cst.Call(func=cst.Name(name),
                                                                 args=[cst.Arg(cst.Name("tenant_id"))]))])
     body = list(node.body.body)
-    at = 1 if body and _is_docstring(body[0]) else 0
+    at = 1 if body and is_docstring(body[0]) else 0
     return node.with_changes(body=node.body.with_changes(body=body[:at] + [statement] + body[at:]))
 
 
-def _is_docstring(stmt) -> bool:
+def is_docstring(stmt) -> bool:
     return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
             and isinstance(stmt.body[0], cst.Expr)
             and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
@@ -284,7 +284,7 @@ def _like_key(dict_node, text: str):
 
 def _dict_append(dict_node, element):
     elements = list(dict_node.elements)
-    laid = _with_layout(elements, [element], False, dict_node.lbrace.whitespace_after)
+    laid = with_layout(elements, [element], False, dict_node.lbrace.whitespace_after)
     return dict_node.with_changes(elements=laid)
 
 
@@ -296,7 +296,7 @@ def _add_keyword(node, arg):
     keyword = cst.Arg(keyword=cst.Name(name), value=_number(seconds),
                       equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
                                             whitespace_after=cst.SimpleWhitespace("")))
-    return node.with_changes(args=_with_layout(list(node.args), [keyword], False, node.whitespace_before_args))
+    return node.with_changes(args=with_layout(list(node.args), [keyword], False, node.whitespace_before_args))
 
 
 def _loop_to_spawner(node, spawner: str):
@@ -370,55 +370,3 @@ OPERATIONS: dict[str, Callable] = {
     "add_keyword": _add_keyword,
     "loop_to_spawner": _loop_to_spawner,
 }
-
-
-# --------------------------------------------------------------------------- imports
-
-
-def add_import(module, source: str, name: str):
-    """`from <source> import <name>`, unless `name` is already bound by an import: joined
-    to an existing `from <source> import ...` line, else a new line after the module's
-    imports (after the docstring and `__future__` imports when there are none)."""
-    body = list(module.body)
-    last_import = -1
-    for index, stmt in enumerate(body):
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            if last_import >= 0 or not _is_docstring(stmt):
-                continue
-        for small in getattr(stmt, "body", ()):
-            if isinstance(small, (cst.Import, cst.ImportFrom)):
-                last_import = index
-                if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                    for alias in small.names:
-                        bound = alias.asname.name.value if alias.asname else alias.name.value
-                        if bound == name:
-                            return module
-                elif isinstance(small, cst.Import):
-                    for alias in small.names:
-                        if alias.asname and alias.asname.name.value == name:
-                            return module
-    for index, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
-                and isinstance(stmt.body[0], cst.ImportFrom) and stmt.body[0].relative == () \
-                and stmt.body[0].module is not None and _dotted_text(stmt.body[0].module) == source \
-                and not isinstance(stmt.body[0].names, cst.ImportStar):
-            node = stmt.body[0]
-            names = list(node.names)
-            names = _with_layout(names, [cst.ImportAlias(name=cst.Name(name))], False,
-                                 node.lpar.whitespace_after if node.lpar else None)
-            body[index] = stmt.with_changes(body=[node.with_changes(names=names)])
-            return module.with_changes(body=body)
-    new = cst.parse_statement(f"from {source} import {name}\n")
-    if last_import < 0:
-        at = 1 if body and _is_docstring(body[0]) else 0
-    else:
-        at = last_import + 1
-    return module.with_changes(body=body[:at] + [new] + body[at:])
-
-
-def _dotted_text(node) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted_text(node.value)}.{node.attr.value}"
-    return ""

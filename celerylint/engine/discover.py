@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celerylint.config import Settings
+from celerylint.facts.model import SourceFile
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "manage.py", ".git")
 
@@ -20,13 +21,6 @@ DEFAULT_EXCLUDES = frozenset({
     "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist",
     "node_modules", "site-packages", "venv",
 })
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: str  # absolute, normalised
-    rel: str  # relative to the project root, with "/"
-    module: str  # dotted module name as Celery derives task names
 
 
 def find_project_root(start: str) -> str:

@@ -11,6 +11,8 @@ import pickle
 import tempfile
 from typing import Any
 
+from celerylint.facts.model import ValueBase
+
 CACHE_DIR = ".celerylint_cache"
 # What the prefilter decided for a content: parse it, skip it, or skip it but remember
 # that it enqueues tasks (the tenant rules may load it). An entry's payload is
@@ -27,12 +29,18 @@ def digest(data: bytes) -> bytes:
 
 
 def facts_format() -> str:
-    """A digest of the code that produces and defines FileFacts: a cache written by any
-    other extraction code (even under the same version number) is never read back."""
+    """A digest of the code that produces and defines FileFacts (the facts package): a
+    cache written by any other extraction code (even under the same version number) is
+    never read back."""
     from celerylint import facts
 
-    with open(facts.__file__, "rb") as fh:
-        return hashlib.blake2b(fh.read(), digest_size=6).hexdigest()
+    hasher = hashlib.blake2b(digest_size=6)
+    folder = os.path.dirname(facts.__file__)
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as fh:
+                hasher.update(name.encode() + b"\0" + fh.read())
+    return hasher.hexdigest()
 
 
 class FactsCache:
@@ -149,7 +157,9 @@ def shared(value: Any, seen: dict) -> Any:
         return seen.setdefault(value, value)
     if kind is tuple or kind is frozenset:
         value = kind(shared(item, seen) for item in value)
-    elif isinstance(value, tuple):  # a NamedTuple of facts
+    elif isinstance(value, ValueBase):  # equal only to values of its own type: shareable
+        value = kind(*[shared(item, seen) for item in value])
+    elif isinstance(value, tuple):  # a NamedTuple of facts (equal to any tuple of its fields: not shared)
         return kind(*[shared(item, seen) for item in value])
     elif kind is dict:
         return {shared(k, seen): shared(v, seen) for k, v in value.items()}

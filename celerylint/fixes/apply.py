@@ -1,36 +1,19 @@
-"""Autofixes as libcst transforms.
-
-A rule attaches a `Fix` to a diagnostic: a safety level and a list of `Edit`s, each
-naming a file, the span of the node to change (positions as the facts record them,
-which equal libcst's PositionProvider's) and an operation. `apply_edits` re-parses one
-file, finds the nodes by position, applies the operations and re-renders the module:
-comments, blank lines and formatting around the change are kept, imports are added
-only when missing (joining an existing `from X import ...` line), and a result that
-does not parse is refused.
+"""Applying fixes. A rule attaches a `Fix` (celerylint.diagnostics) to a finding: a
+safety level and `Edit`s, each naming a file, the span of the node to change (positions
+as the facts record them, which equal libcst's PositionProvider's) and an operation.
+`apply_edits` re-parses one file, finds the nodes by position, applies the operations
+(operations.py) and re-renders the module: comments, blank lines and formatting around
+the change are kept, imports are added only when missing (imports.py), and a result
+that does not parse is refused. `fix_until_stable` is what `check --fix` and `--diff`
+run.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, Callable
 
-SAFE, UNSAFE = "safe", "unsafe"
-
-
-@dataclass(frozen=True)
-class Edit:
-    rel: str
-    span: tuple | None  # (line, column, end_line, end_column) of the node; None for module edits
-    op: str
-    arg: Any = None
-
-
-@dataclass(frozen=True)
-class Fix:
-    safety: str  # SAFE or UNSAFE
-    edits: tuple  # Edit, ...
-
+from celerylint.diagnostics import SAFE, Edit
 
 def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:
     """The new source after `edits` (all for this file), or None when an edit's node is
@@ -39,7 +22,8 @@ def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
-    from celerylint.transforms import Applier, NotApplicable, add_import
+    from celerylint.fixes.imports import add_import
+    from celerylint.fixes.operations import Applier, NotApplicable
 
     try:
         module = cst.parse_module(source)
@@ -134,19 +118,3 @@ def fix_until_stable(recheck: Callable[[dict[str, bytes]], Any], result: Any, ro
         result = recheck(overlay)
     changed = {rel: (old, overlay[os.path.normpath(os.path.join(root, rel))]) for rel, old in originals.items()}
     return result, {rel: pair for rel, pair in changed.items() if pair[0] != pair[1]}, fixed
-
-
-# --------------------------------------------------------------------------- helpers for rules
-
-
-def imported_name(facts, rel: str, source: str, name: str) -> tuple[str, tuple] | None:
-    """The local name under which a file can use `source.name`, and the edits needed
-    (an import, unless the file already binds it). None when `name` is taken by
-    something else in that file."""
-    target = tuple(source.split(".")) + (name,)
-    for local, imported in facts.imports.items():
-        if imported == target:
-            return local, ()
-    if name in facts.imports or name in facts.assigns:
-        return None
-    return name, (Edit(rel, None, "import", (source, name)),)

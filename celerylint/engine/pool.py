@@ -28,7 +28,8 @@ import time
 import warnings
 from typing import BinaryIO, Iterable
 
-from celerylint.facts import ExtractOptions, FileFacts, extract, syntax_error_facts
+from celerylint.facts.extract import ExtractOptions, extract, syntax_error_facts
+from celerylint.facts.model import FileFacts
 
 # Seconds allowed per file: a base plus a generous allowance per byte (normal speed is
 # about 1.6 s per MB; pathological input is orders of magnitude slower).
@@ -133,7 +134,7 @@ class _Worker:
             self.jobs = os.fdopen(job_write, "wb")
             self.results = os.fdopen(result_read, "rb")
         else:  # pragma: no cover - platforms without fork
-            self.process = subprocess.Popen([sys.executable, "-m", "celerylint.pool"],
+            self.process = subprocess.Popen([sys.executable, "-m", "celerylint.engine.pool"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             self.jobs, self.results = self.process.stdin, self.process.stdout
             _write(self.jobs, options)

@@ -1,159 +1,28 @@
-"""The per-file pass: one libcst parse of a file into small, picklable `FileFacts`.
+"""The per-file pass: one libcst parse of a file into its `FileFacts` (facts/model.py).
 
-Rules never see syntax trees. Everything they need is extracted here, once per file
-content, and cached (see `cache.py`). Expressions the rules may need to evaluate (task
-names, schedule dicts, crontab arguments) are kept as *values*: nested tuples that the
-index folds later, resolving names across modules.
+Everything the rules need is extracted here, once per file content, and cached: the
+module's imports and assignments, its functions (decorators, parameters, the first
+statement, calls, names used, loops, restore and enqueue calls), classes, schedule
+operations and `add_periodic_task` calls. Expressions are kept as values (Str, Ref,
+CallExpr, ...) that the project layer folds later, resolving names across modules.
 
-Value forms (all plain tuples, so they pickle small and fast):
-
-    ("s", text)                       string literal
-    ("n", number)                     int / float / bool / None
-    ("r", ("a", "b"))                 the dotted name a.b, resolved by the index
-    ("j", (value, ...))               string concatenation / f-string
-    ("o", op, left, right)            arithmetic (+ - * / // %) on values
-    ("c", callee, args, kwargs)       a call; callee is a dotted tuple or None
-    ("d", items, spreads)             a dict: items are (key, value, key_span, value_span)
-    ("l", (value, ...))               a list, tuple or set
-    ("?",)                            anything else: unknown
+Bodies are read by a walk over node fields (`_BodyScan`), several times cheaper than a
+libcst visitor, and positions are computed only for the nodes the facts refer to
+(spans.py).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-UNKNOWN = ("?",)
-
-Span = tuple  # (line, column, end_line, end_column): 1-based, end exclusive
-
-
-class DecoratorFacts(NamedTuple):
-    dotted: tuple[str, ...] | None  # the decorator without its call: ("app", "task")
-    args: tuple
-    kwargs: tuple  # ((name, value), ...); name None for **kwargs
-    span: int
-    name_span: int  # span of the `name=` value, or -1
-
-
-class ParamFacts(NamedTuple):
-    name: str
-    kind: str  # "posonly", "pos", "vararg", "kwonly" or "kwarg"
-    default: tuple | None  # value of the default, None when there is none
-    span: int
-
-
-class EnqueueFacts(NamedTuple):
-    """`task.delay(...)`, `.apply_async(...)`, `.s(...)`, `.si(...)`, `.signature(...)`."""
-
-    receiver: tuple  # dotted name of the task object
-    method: str
-    tenant: str  # "given", "missing", or "unknown" (`**kwargs`, `kwargs=<name>`)
-    tenant_value: tuple  # value of the tenant_id argument when given
-    tenant_span: int
-    span: int
-    enclosing: tuple  # dotted callees of the calls whose arguments contain this one, innermost last
-    function: str | None  # the module-level function (or class) it is in, if any
-
-
-class LoopFacts(NamedTuple):
-    """A `for` statement in a function body."""
-
-    iter_refs: frozenset  # dotted names in the iterable (and in what a local iterable name was bound to)
-    target: str | None  # the loop variable
-    enqueues: int  # enqueue calls in the loop body
-    only_enqueue: bool  # the body is nothing but one enqueue call (and logging)
-    span: int
-    fans_out: bool = False  # an enqueue in the body passes tenant_id taken from the loop variable
-    restores: bool = False  # the body restores a tenant context (restore call or context manager)
-
-
-class FunctionFacts(NamedTuple):
-    name: str
-    decorators: tuple[DecoratorFacts, ...]
-    def_span: int  # the function's name
-    nested: bool  # defined inside another function or a class
-    branch: str = ""  # which arm of module-level if/try statements holds it, e.g. "/3.0"
-    calls: frozenset = frozenset()  # dotted callees called anywhere in the body
-    params: tuple = ()  # ParamFacts
-    # The first statement after the docstring: ("call", callee, args, kwargs, span, first-arg span),
-    # ("with", callee, args, kwargs, span, first-arg span, is the last statement), or ("other",)
-    first: tuple = ("other",)
-    refs: frozenset = frozenset()  # dotted names used in the body (`Order.objects.filter` -> whole chain)
-    loops: tuple = ()  # LoopFacts
-    restores: tuple = ()  # (callee, first-argument value, call span, argument span) of restore calls
-    spawns: bool = False  # calls a spawner function
-    imports: dict = {}  # imports inside the body: local name -> dotted target (never mutated)
-    owner: str | None = None  # the class, for a method
-
-
-class ClassFacts(NamedTuple):
-    name: str
-    bases: tuple  # values of the base expressions
-    attrs: tuple  # ((name, value, value_span), ...) class-level assignments
-    def_span: int
-    nested: bool
-    branch: str = ""
-    # method name -> value returned when the body is a single `return <expr>`, else UNKNOWN
-    methods: dict = {}
-
-
-class PeriodicFacts(NamedTuple):
-    """`<receiver>.add_periodic_task(schedule, sig, name=..., **options)`."""
-
-    receiver: tuple[str, ...]  # dotted receiver, e.g. ("sender",) or ("app",)
-    function: str | None  # the enclosing function, if any
-    sender: str | None  # that function's first parameter
-    schedule: tuple  # value
-    task: tuple  # value: ("s", name) or ("r", dotted) of a task object, or UNKNOWN
-    task_span: int
-    args: tuple
-    kwargs: tuple
-    name: tuple  # value of name=, or UNKNOWN when absent
-    name_span: int
-    options: tuple  # ((name, value), ...) the remaining keyword arguments
-    span: int
-
-
-class Op(NamedTuple):
-    """A module-level statement that configures an app or changes a schedule, in order.
-
-    kind: "assign" (target = value), "setitem" (target[key] = value), "call"
-    (target(*args, **kwargs), e.g. ("app", "conf", "update")).
-    target: dotted tuple; for class attributes the class name comes first and `scope`
-    says so.
-    """
-
-    kind: str
-    target: tuple[str, ...]
-    value: tuple  # assign/setitem: the value; call: ("c", ...) value of the call
-    key: tuple  # setitem: the key value; otherwise UNKNOWN
-    span: int
-    scope: str  # "module", or "class:<Name>"
-
-
-class SyntaxFacts(NamedTuple):
-    message: str
-    line: int
-    column: int
-
-
-class FileFacts(NamedTuple):
-    module: str
-    is_package: bool
-    imports: dict  # local name -> absolute dotted tuple (modules and module attributes)
-    star_imports: tuple  # absolute module names star-imported, in order
-    assigns: dict  # module-level name -> value (the last assignment)
-    functions: tuple[FunctionFacts, ...]
-    classes: tuple[ClassFacts, ...]
-    periodic: tuple[PeriodicFacts, ...]
-    ops: tuple[Op, ...]
-    spans: tuple  # index -> Span
-    noqa: dict  # line -> frozenset of codes, or None for a bare `# noqa`
-    error: SyntaxFacts | None = None
-    handlers: tuple = ()  # ((function name, app dotted), ...) on_after_configure handlers
-    enqueues: tuple = ()  # EnqueueFacts, anywhere in the file
+from celerylint.facts.model import (
+    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
+    DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
+    PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Str, SyntaxFacts, Value, refs_of,
+)
+from celerylint.facts.prefilter import noqa_lines
+from celerylint.facts.spans import compute_spans
 
 
 @dataclass(frozen=True)
@@ -172,66 +41,6 @@ class ExtractOptions:
 
         return cls(last(settings.restore_functions), last(settings.spawner_functions),
                    last(settings.context_managers))
-
-
-# --------------------------------------------------------------------------- prefilter
-
-_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule")
-# Definitions of tasks, apps and schedules. (A class line counts when a base's name ends
-# in "Task": `class Sync(BaseTask):`, not `class V(ViewSet[PaperlessTask])`.)
-_RELEVANT = re.compile(
-    rb"shared_task|\.task\b|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
-    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*?\w*Task[ \t]*[,)]",
-    re.MULTILINE,
-)
-
-
-ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
-
-
-def tenancy_pattern(names: tuple[str, ...]) -> re.Pattern:
-    """What a file needs to define a tenant-scoped model: a `tenant`/`tenant_id` field
-    (`tenant = models.ForeignKey(...)`, `tenant_id: UUID = models.UUIDField(...)`) or
-    one of the configured tenant base, manager or model names."""
-    alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
-    alternatives += [rb"\b" + re.escape(n.encode()) + rb"\b" for n in names if n]
-    return re.compile(b"|".join(alternatives), re.MULTILINE)
-
-
-def enqueues(data: bytes) -> bool:
-    """Could this file enqueue tasks (`.delay(`, `.apply_async(`, `.s(`...)?"""
-    return any(n in data for n in ENQUEUE_NEEDLES)
-
-
-def needs_parse(data: bytes, extra_needles: tuple[bytes, ...] = ()) -> bool:
-    """Cheap byte-level test: could this file define tasks, apps or schedules?"""
-    if not any(n in data for n in _NEEDLES) and not any(n in data for n in extra_needles):
-        return False
-    if _RELEVANT.search(data):
-        return True
-    return any(n in data for n in extra_needles)
-
-
-# --------------------------------------------------------------------------- noqa
-
-_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Za-z]+[0-9]+(?:[,\s]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
-
-
-def noqa_lines(data: bytes) -> dict[int, frozenset[str] | None]:
-    """`# noqa` and `# noqa: CODE, CODE` comments by line (Python's own line breaks)."""
-    result: dict[int, frozenset[str] | None] = {}
-    if b"noqa" not in data.lower():
-        return result
-    text = data.decode("utf-8", "replace")
-    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
-        if "#" not in line:
-            continue
-        match = _NOQA.search(line)
-        if match is None:
-            continue
-        codes = match.group("codes")
-        result[number] = None if codes is None else frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
-    return result
 
 
 # --------------------------------------------------------------------------- guards
@@ -314,7 +123,7 @@ def extract(data: bytes, module: str, is_package: bool, options: ExtractOptions 
         _init_binops()
     extractor = _Extractor(module, is_package, options)
     extractor.visit_module(tree)
-    return extractor.facts(_compute_spans(tree, extractor.wanted), noqa_lines(data))
+    return extractor.facts(compute_spans(tree, extractor.wanted), noqa_lines(data))
 
 
 def _python_syntax_error(data: bytes) -> tuple[str, int, int] | None:
@@ -372,12 +181,12 @@ class _Extractor:
         self.span_ids: dict[int, int] = {}  # id(node) -> span index
         self.imports: dict[str, tuple[str, ...]] = {}
         self.star_imports: list[str] = []
-        self.assigns: dict[str, tuple] = {}
+        self.assigns: dict[str, Value] = {}
         self.functions: list[FunctionFacts] = []
         self.classes: list[ClassFacts] = []
         self.periodic: list[PeriodicFacts] = []
         self.ops: list[Op] = []
-        self.handlers: list[tuple[str, tuple[str, ...]]] = []
+        self.handlers: list[SignalHandler] = []
         self.branch = ""
 
     # -- spans
@@ -411,7 +220,7 @@ class _Extractor:
         )
 
     # -- values
-    def value(self, node: Any) -> tuple:
+    def value(self, node: Any) -> Value:
         cst = self.cst
         t = type(node)
         if t is cst.SimpleString:
@@ -419,23 +228,23 @@ class _Extractor:
                 v = node.evaluated_value
             except Exception:
                 return UNKNOWN
-            return ("s", v) if isinstance(v, str) else UNKNOWN
+            return Str(v) if isinstance(v, str) else UNKNOWN
         if t is cst.Name:
             if node.value in ("True", "False", "None"):
-                return ("n", {"True": True, "False": False, "None": None}[node.value])
+                return Num({"True": True, "False": False, "None": None}[node.value])
             if node.value == "__name__":
-                return ("s", self.module)
-            return ("r", (node.value,))
+                return Str(self.module)
+            return Ref((node.value,))
         if t is cst.Attribute:
             d = dotted(node)
-            return ("r", d) if d is not None else UNKNOWN
+            return Ref(d) if d is not None else UNKNOWN
         if t is cst.Integer or t is cst.Float:
             try:
-                return ("n", node.evaluated_value)
+                return Num(node.evaluated_value)
             except Exception:
                 return UNKNOWN
         if t is cst.ConcatenatedString:
-            return ("j", (self.value(node.left), self.value(node.right)))
+            return Join((self.value(node.left), self.value(node.right)))
         if t is cst.FormattedString:
             return self._fstring(node)
         if t is cst.Call:
@@ -448,20 +257,20 @@ class _Extractor:
                 if isinstance(el, cst.StarredElement):
                     return UNKNOWN
                 elems.append(self.value(el.value))
-            return ("l", tuple(elems))
+            return SeqExpr(tuple(elems))
         if t is cst.BinaryOperation:
             op = _BINOPS.get(type(node.operator))
             if op is None:
                 return UNKNOWN
-            return ("o", op, self.value(node.left), self.value(node.right))
+            return BinOp(op, self.value(node.left), self.value(node.right))
         if t is cst.UnaryOperation and isinstance(node.operator, cst.Minus):
             inner = self.value(node.expression)
-            if inner[0] == "n" and isinstance(inner[1], (int, float)) and not isinstance(inner[1], bool):
-                return ("n", -inner[1])
-            return ("o", "*", ("n", -1), inner)
+            if type(inner) is Num and isinstance(inner.value, (int, float)) and not isinstance(inner.value, bool):
+                return Num(-inner.value)
+            return BinOp("*", Num(-1), inner)
         return UNKNOWN
 
-    def _fstring(self, node: Any) -> tuple:
+    def _fstring(self, node: Any) -> Value:
         cst = self.cst
         if "b" in node.prefix.lower():
             return UNKNOWN
@@ -475,22 +284,22 @@ class _Extractor:
                         text = text.encode("latin-1", "backslashreplace").decode("unicode_escape")
                     except Exception:
                         return UNKNOWN
-                parts.append(("s", text))
+                parts.append(Str(text))
             else:
                 if part.conversion is not None or part.format_spec:
                     return UNKNOWN
                 parts.append(self.value(part.expression))
-        return ("j", tuple(parts))
+        return Join(tuple(parts))
 
-    def call_value(self, node: Any) -> tuple:
+    def call_value(self, node: Any) -> CallExpr:
         cst = self.cst
         args = []
         kwargs = []
         for arg in node.args:
             if arg.keyword is not None:
-                kwargs.append((arg.keyword.value, self.value(arg.value)))
+                kwargs.append(Keyword(arg.keyword.value, self.value(arg.value)))
             elif arg.star == "**":
-                kwargs.append((None, self.value(arg.value)))
+                kwargs.append(Keyword(None, self.value(arg.value)))
             elif arg.star == "*":
                 args.append(UNKNOWN)
             else:
@@ -499,9 +308,9 @@ class _Extractor:
         if callee is None and isinstance(node.func, cst.Attribute):
             # e.g. crontab.from_string(...) on a call result: keep the attribute name
             callee = ("?", node.func.attr.value)
-        return ("c", callee, tuple(args), tuple(kwargs))
+        return CallExpr(callee, tuple(args), tuple(kwargs))
 
-    def dict_value(self, node: Any) -> tuple:
+    def dict_value(self, node: Any) -> DictExpr:
         cst = self.cst
         items = []
         spreads = []
@@ -512,13 +321,13 @@ class _Extractor:
             key = self.value(el.key)
             val = self.value(el.value)
             key_span = value_span = -1
-            if val[0] == "d":
+            if type(val) is DictExpr:
                 # A dict of dicts: its keys may be beat entry names (and its values entries).
                 key_span, value_span = self.span(el.key), self.span(el.value)
-            elif key == ("s", "task"):
+            elif key == Str("task"):
                 value_span = self.span(el.value)
-            items.append((key, val, key_span, value_span))
-        return ("d", tuple(items), tuple(spreads))
+            items.append(DictItem(key, val, key_span, value_span))
+        return DictExpr(tuple(items), tuple(spreads))
 
     # -- module walk
     def visit_module(self, tree: Any) -> None:
@@ -593,14 +402,14 @@ class _Extractor:
                 names[local] = source + (alias.name.value,)
         return names
 
-    def assignment(self, target: Any, value: tuple, stmt: Any, scope: str) -> None:
+    def assignment(self, target: Any, value: Value, stmt: Any, scope: str) -> None:
         cst = self.cst
         if scope.startswith("class:"):
             return  # handled by class_def
         if isinstance(target, cst.Name):
             if scope in ("module", "loop"):
                 self.assigns[target.value] = value if scope == "module" else UNKNOWN
-                if _interesting_name(target.value) or value[0] == "d":
+                if _interesting_name(target.value) or type(value) is DictExpr:
                     self.ops.append(Op("assign", (target.value,), value, UNKNOWN, self.span(stmt), "module"))
             return
         if isinstance(target, (cst.Tuple, cst.List)):
@@ -619,10 +428,10 @@ class _Extractor:
             if d is not None and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key_node = target.slice[0].slice.value
                 key = self.value(key_node)
-                if value[0] == "d":
+                if type(value) is DictExpr:
                     # `SCHEDULE["name"] = {...}`: the key is the entry name.
                     key_span = self.span(key_node)
-                    entry = ("d", ((key, value, key_span, self.span(stmt.value)),), ())
+                    entry = DictExpr((DictItem(key, value, key_span, self.span(stmt.value)),), ())
                     self.ops.append(Op("setitem", d, entry, key, self.span(stmt), "module"))
                 else:
                     self.ops.append(Op("setitem", d, value, key, self.span(stmt), "module"))
@@ -642,7 +451,7 @@ class _Extractor:
             if last == "connect" and len(callee) >= 2 and callee[-2] in _BEAT_SIGNALS and call.args:
                 fn = dotted(call.args[0].value)
                 if fn is not None and len(fn) == 1:
-                    self.handlers.append((fn[0], callee[:-2]))
+                    self.handlers.append(SignalHandler(fn[0], callee[:-2]))
 
     def add_periodic(self, call: Any, receiver: tuple[str, ...], scope: str) -> None:
         """`receiver.add_periodic_task(schedule, sig, name=..., **options)`; inside a
@@ -668,14 +477,14 @@ class _Extractor:
         if "kwargs" in keywords:
             kwargs = self.value(keywords["kwargs"].value)
         options = tuple(
-            (k, self.value(a.value)) for k, a in keywords.items() if k not in ("schedule", "sig", "name", "args", "kwargs")
+            Keyword(k, self.value(a.value)) for k, a in keywords.items() if k not in ("schedule", "sig", "name", "args", "kwargs")
         )
         self.periodic.append(PeriodicFacts(
             receiver, function, sender, schedule, task, task_span, args, kwargs, name, name_span, options,
             self.span(call),
         ))
 
-    def signature(self, sig: Any) -> tuple[tuple, int, tuple, tuple]:
+    def signature(self, sig: Any) -> tuple[Value, int, Value, Value]:
         """`task.s(...)`, `task.si(...)`, `task.signature(args, kwargs)`,
         `signature("name", args, kwargs)`, `app.signature("name", ...)`
         -> (task value, task span, args value, kwargs value)."""
@@ -696,14 +505,14 @@ class _Extractor:
             first = sig.func.value
             rest = positional
             if callee[-1] != "signature":
-                args = ("l", tuple(self.value(p) for p in positional))
-                kwargs = ("d", tuple((("s", k), self.value(v), -1, -1) for k, v in keywords.items()), ())
-                return ("r", callee[:-1]), self.span(first), args, kwargs
+                args = SeqExpr(tuple(self.value(p) for p in positional))
+                kwargs = DictExpr(tuple(DictItem(Str(k), self.value(v), -1, -1) for k, v in keywords.items()), ())
+                return Ref(callee[:-1]), self.span(first), args, kwargs
         else:
             return UNKNOWN, -1, UNKNOWN, UNKNOWN
-        args = self.value(rest[0]) if rest else self.value(keywords["args"]) if "args" in keywords else ("l", ())
-        kwargs = self.value(rest[1]) if len(rest) > 1 else self.value(keywords["kwargs"]) if "kwargs" in keywords else ("d", (), ())
-        task = self.value(first) if named else ("r", callee[:-1])
+        args = self.value(rest[0]) if rest else self.value(keywords["args"]) if "args" in keywords else SeqExpr(())
+        kwargs = self.value(rest[1]) if len(rest) > 1 else self.value(keywords["kwargs"]) if "kwargs" in keywords else DictExpr((), ())
+        task = self.value(first) if named else Ref(callee[:-1])
         return task, self.span(first), args, kwargs
 
     # -- definitions
@@ -716,7 +525,7 @@ class _Extractor:
             for arg in expr.args:
                 if arg.keyword is not None and arg.keyword.value == "name":
                     name_span = self.span(arg.value)
-            return DecoratorFacts(dotted(expr.func), value[2], value[3], self.span(dec), name_span)
+            return DecoratorFacts(dotted(expr.func), value.args, value.kwargs, self.span(dec), name_span)
         return DecoratorFacts(dotted(expr), (), (), self.span(dec), -1)
 
     def function(self, node: Any, nested: bool, owner: str | None = None) -> None:
@@ -742,7 +551,7 @@ class _Extractor:
         for dec in decorators:
             d = dec.dotted
             if d is not None and len(d) >= 3 and d[-1] == "connect" and d[-2] in _BEAT_SIGNALS:
-                self.handlers.append((name, d[:-2]))
+                self.handlers.append(SignalHandler(name, d[:-2]))
         params = node.params.params
         first = params[0].name.value if params else ""
         self.block(node.body, f"function:{name}:{first}")
@@ -760,33 +569,31 @@ class _Extractor:
                 out.append(ParamFacts(param.name.value, kind, default, self.span(param)))
         return tuple(out)
 
-    def first_statement(self, body: Any) -> tuple:
+    def first_statement(self, body: Any) -> FirstStatement:
         """The first statement after a docstring, when it is a call or a `with` of a call."""
         cst = self.cst
         stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
         if stmts and _is_docstring(stmts[0]):
             stmts = stmts[1:]
         if not stmts:
-            return ("other",)
+            return OTHER_STATEMENT
         stmt = stmts[0]
         if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             small = stmt.body[0]
             if isinstance(small, cst.Return) and small.value is not None:
                 small = cst.Expr(small.value)  # `return helper(tenant_id=tenant_id)` delegates like a call
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and dotted(small.value.func):
-                call = small.value
-                _, _, args, kwargs = self.call_value(call)
-                first_arg = call.args[0].value if call.args else None
-                return ("call", dotted(call.func), args, kwargs, self.span(call),
-                        self.span(first_arg) if first_arg is not None else -1)
+                return self._first_call("call", small.value, False)
         elif isinstance(stmt, cst.With) and stmt.items and isinstance(stmt.items[0].item, cst.Call):
-            call = stmt.items[0].item
-            if dotted(call.func):
-                _, _, args, kwargs = self.call_value(call)
-                first_arg = call.args[0].value if call.args else None
-                return ("with", dotted(call.func), args, kwargs, self.span(call),
-                        self.span(first_arg) if first_arg is not None else -1, len(stmts) == 1)
-        return ("other",)
+            if dotted(stmt.items[0].item.func):
+                return self._first_call("with", stmt.items[0].item, len(stmts) == 1)
+        return OTHER_STATEMENT
+
+    def _first_call(self, kind: str, call: Any, wraps_rest: bool) -> FirstStatement:
+        value = self.call_value(call)
+        first_arg = call.args[0].value if call.args else None
+        return FirstStatement(kind, dotted(call.func), value.args, value.kwargs, self.span(call),
+                              self.span(first_arg) if first_arg is not None else -1, wraps_rest)
 
     def block(self, body: Any, scope: str) -> None:
         """Walk a function body: nested definitions and statement-level calls."""
@@ -805,7 +612,7 @@ class _Extractor:
                 for suite in _suites(stmt):
                     self.block(suite, scope)
 
-    def _single_return(self, fn: Any) -> tuple:
+    def _single_return(self, fn: Any) -> Value:
         """The returned value when a function body is just `return <expr>` (after a docstring)."""
         cst = self.cst
         body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else [fn.body]
@@ -822,7 +629,7 @@ class _Extractor:
         cst = self.cst
         bases = tuple(self.value(arg.value) for arg in node.bases if arg.keyword is None)
         attrs = []
-        methods: dict[str, tuple] = {}
+        methods: dict[str, Value] = {}
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else node.body.body
         scope = "class:" + node.name.value
         for stmt in body:
@@ -838,8 +645,8 @@ class _Extractor:
                         schedule = not nested and _interesting_name(target.value)
                         # A model field or manager only matters by its callee: drop its
                         # arguments, which make up most of a models module.
-                        kept = ("c", value[1], (), ()) if _is_field_or_manager(value) else value
-                        attrs.append((target.value, kept, self.span(value_node) if target.value == "name" else -1))
+                        kept = CallExpr(value.callee, (), ()) if _is_field_or_manager(value) else value
+                        attrs.append(ClassAttr(target.value, kept, self.span(value_node) if target.value == "name" else -1))
                         if schedule:
                             self.ops.append(Op("assign", (node.name.value, target.value), value, UNKNOWN,
                                                self.span(small), scope))
@@ -870,28 +677,9 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
-ENQUEUE_METHODS = frozenset({"delay", "apply_async", "s", "si", "signature"})
 _LOGGING_ROOTS = frozenset({"logger", "log", "logging", "LOGGER", "LOG", "print"})
 _LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
-
-def refs_of(value: tuple) -> list[tuple]:
-    """The dotted names inside a value (`str(config.tenant_id)` -> [("str",), ("config", "tenant_id")])."""
-    kind = value[0]
-    if kind == "r":
-        return [value[1]]
-    if kind == "c":
-        out = [value[1]] if value[1] and value[1][0] != "?" else []
-        for v in value[2]:
-            out += refs_of(v)
-        for _, v in value[3]:
-            out += refs_of(v)
-        return out
-    if kind in ("j", "l"):
-        return [r for v in value[1] for r in refs_of(v)]
-    if kind == "o":
-        return refs_of(value[2]) + refs_of(value[3])
-    return []
 
 
 def _is_docstring(stmt: Any) -> bool:
@@ -971,7 +759,7 @@ class _BodyScan:
                 self.spawns = True
             if last in ex.options.restores and node.args:
                 arg = node.args[0].value
-                self.restores.append((callee, ex.value(arg), ex.span(node), ex.span(arg)))
+                self.restores.append(RestoreCall(callee, ex.value(arg), ex.span(node), ex.span(arg)))
                 self.restore_count += 1
             elif last in ex.options.context_managers:
                 self.restore_count += 1
@@ -999,7 +787,7 @@ class _BodyScan:
                 for el in mapping.elements:
                     if isinstance(el, cst.StarredDictElement):
                         state = "unknown"
-                    elif ex.value(el.key) == ("s", "tenant_id"):
+                    elif ex.value(el.key) == Str("tenant_id"):
                         state, value, span = "given", ex.value(el.value), ex.span(el.value)
                         break
             elif isinstance(mapping, cst.Call) and dotted(mapping.func) == ("dict",):
@@ -1057,13 +845,6 @@ class _BodyScan:
         return enqueues == 1
 
 
-def exclusive_branches(a: str, b: str) -> bool:
-    """Whether two definitions sit in different arms of the same if/try statement."""
-    for x, y in zip(a.split("/")[1:], b.split("/")[1:]):
-        if x != y:
-            return x.split(".")[0] == y.split(".")[0]
-    return False
-
 
 def _suites(stmt: Any) -> list:
     """The indented blocks of a compound statement (if/elif/else, try/except/finally,
@@ -1104,93 +885,11 @@ _SCHEDULE_NAMES = frozenset({"CELERY_BEAT_SCHEDULE", "CELERYBEAT_SCHEDULE", "bea
 
 
 def _is_field_or_manager(value: tuple) -> bool:
-    if value[0] != "c" or not value[1]:
+    if type(value) is not CallExpr or not value.callee:
         return False
-    callee = value[1]
+    callee = value.callee
     return callee[0] == "models" or callee[-1].endswith(("Field", "Key", "Manager", "Relation"))
 
 
 def _interesting_name(name: str) -> bool:
     return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")
-
-
-# --------------------------------------------------------------------------- positions
-
-
-def _compute_spans(tree: Any, wanted: dict[int, Any]) -> dict[int, Span]:
-    """Positions (as libcst's PositionProvider defines them) of the wanted nodes only.
-
-    A full PositionProvider run records every node and costs about twice a parse;
-    this codegen pass records only what the facts refer to.
-    """
-    if not wanted:
-        return {}
-    from contextlib import contextmanager
-
-    from libcst._nodes.internal import CodegenState
-
-    class _State(CodegenState):
-        __slots__ = ("want", "line", "column", "stack", "out")
-
-        def __init__(self, default_indent: str, default_newline: str):
-            super().__init__(default_indent=default_indent, default_newline=default_newline)
-            self.want = set(wanted)
-            self.line = 1
-            self.column = 0
-            self.stack: list = []
-            self.out: dict = {}
-
-        def add_indent_tokens(self) -> None:
-            for token in self.indent_tokens:
-                self.add_token(token)
-
-        def add_token(self, value: str) -> None:
-            if "\n" in value or "\r" in value:
-                if "\r" in value:
-                    pieces = re.split(r"\r\n?|\n", value)
-                    self.line += len(pieces) - 1
-                    self.column = len(pieces[-1])
-                else:
-                    self.line += value.count("\n")
-                    self.column = len(value) - value.rfind("\n") - 1
-            else:
-                self.column += len(value)
-
-        def pop_trailing_newline(self) -> None:
-            pass
-
-        def before_codegen(self, node: Any) -> None:
-            if id(node) in self.want:
-                self.stack.append((self.line, self.column))
-
-        def after_codegen(self, node: Any) -> None:
-            key = id(node)
-            if key in self.want:
-                start = self.stack.pop()
-                if key not in self.out:
-                    self.out[key] = (start[0], start[1] + 1, self.column + 1)
-
-        @contextmanager
-        def record_syntactic_position(self, node: Any, *, start_node: Any = None, end_node: Any = None):
-            key = id(node)
-            if key not in self.want:
-                yield
-                return
-            if start_node is not None:
-                self.want.add(id(start_node))
-            if end_node is not None:
-                self.want.add(id(end_node))
-            start = (self.line, self.column + 1)
-            try:
-                yield
-            finally:
-                end = (self.line, self.column + 1)
-                if start_node is not None and id(start_node) in self.out:
-                    start = self.out[id(start_node)][:2]
-                if end_node is not None and id(end_node) in self.out:
-                    end = self.out[id(end_node)][2:]
-                self.out[key] = (start[0], start[1], end[0], end[1])
-
-    state = _State(tree.default_indent, tree.default_newline)
-    tree._codegen(state)
-    return state.out

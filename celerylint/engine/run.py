@@ -1,0 +1,117 @@
+"""One run: discover -> facts (prefiltered, cached, parsed in parallel) -> project ->
+rules -> noqa."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from celerylint.config import Settings, check_codes
+from celerylint.diagnostics import Diagnostic
+from celerylint.engine.discover import discover, explicit_file
+from celerylint.engine.load import DemandLoader, FactLoading
+from celerylint.engine.noqa import suppressed
+from celerylint.facts.model import SourceFile
+from celerylint.project import Project
+from celerylint.project.index import ProjectIndex
+from celerylint.rules import all_rules, is_code_selector, selected_codes
+
+
+class UsageError(Exception):
+    """A bad command line (exit status 2)."""
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]  # paths relative to the project root
+    files_checked: int
+    root: str
+    project: Project
+    scope: set = field(default_factory=set)  # root-relative paths whose findings are reported (and fixed)
+    notes: list[str] = field(default_factory=list)  # for --verbose
+    warnings: list[str] = field(default_factory=list)  # always printed to stderr
+    seconds: float = 0.0
+
+
+def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = True, jobs: int | None = None,
+          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), verbose: bool = False,
+          overlay: Mapping[str, bytes] | None = None) -> CheckResult:
+    """Check the project at `root`; report the findings located in `paths` (all when empty).
+    `verbose` adds what was found (tasks, beat entries) to the notes; `overlay` maps
+    absolute paths of files to contents that replace theirs (nothing is written)."""
+    started = time.perf_counter()
+    check_codes(settings, is_code_selector)
+    run = FactLoading(root, settings, use_cache, jobs or os.cpu_count() or 1, overlay)  # no pool until a file is parsed
+    found = discover(root, settings, run.cache.ignore_memo)
+    run.cache.remember_ignores(found.ignore_memo)
+    files = list(found.files)
+    known = {f.path for f in files}
+    scope_files: set[str] = set()
+    scope_dirs: list[str] = []
+    for raw in paths:
+        path = os.path.normpath(os.path.abspath(raw))
+        if os.path.isdir(path):
+            scope_dirs.append(path.rstrip(os.sep) + os.sep)
+        elif os.path.exists(path) or os.path.islink(path):
+            if path not in known:
+                extra = explicit_file(path, root, found.roots)
+                if extra.rel.startswith("../"):
+                    raise UsageError(f"{raw} is outside the project root {root}")
+                files.append(extra)
+                known.add(path)
+            scope_files.add(path)
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+
+    def in_scope(source: SourceFile) -> bool:
+        if not paths:
+            return True
+        return source.path in scope_files or any(source.path.startswith(d) for d in scope_dirs) \
+            or any(os.path.normpath(source.path) + os.sep == d for d in scope_dirs)
+
+    try:
+        facts = run.load(files)
+        index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing)
+        project = Project(index, tenancy_files=run.tenancy_files)
+        codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
+                               settings.ignore + tuple(ignore))
+        index.parse_files_mentioning(project.tasks.factory_needles())
+        if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
+            index.prefetch_imports()
+        scoped = {f.rel: f for f in files if in_scope(f)}
+        diagnostics: list[Diagnostic] = []
+        for rule_cls in all_rules():
+            if rule_cls.code not in codes:
+                continue
+            for diag in rule_cls().check(project):
+                source = scoped.get(diag.path)
+                if source is None or suppressed(diag, source, index.parsed_facts(source.rel), settings):
+                    continue
+                diagnostics.append(diag)
+        found_notes = _found_notes(project) if verbose else []
+    finally:
+        run.close()
+    warning = run.cache.save()
+    warnings = list(found.warnings) + ([warning] if warning else [])
+    notes = [
+        f"project root: {root}",
+        "source roots: " + ", ".join(os.path.relpath(r, root) for r in found.roots),
+        f"configuration: {settings.source or 'defaults'}",
+        f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
+        f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
+        f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
+    ] + found_notes + sorted(set(index.notes))
+    return CheckResult(sorted(set(diagnostics)), len(scoped), root, project, set(scoped), notes, warnings,
+                       time.perf_counter() - started)
+
+
+def _found_notes(project: Project) -> list[str]:
+    tasks = project.tasks.all()
+    entries = project.schedules.entries()
+    return [
+        f"found: {len(tasks)} task definitions ({len({t.name for t in tasks if t.name})} names) in "
+        f"{len({t.rel for t in tasks})} files; {len(entries)} beat entries in "
+        f"{len(project.schedules.running())} schedules",
+    ]

@@ -1,0 +1,65 @@
+"""Byte-level decisions made before (or instead of) parsing a file: could it define
+tasks, apps or schedules; could it enqueue tasks; could it define a tenant-scoped
+model; and its `# noqa` comments. Plain `in` tests on bytes first, regexes only on the
+files that pass them."""
+
+from __future__ import annotations
+
+import re
+
+_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule")
+# Definitions of tasks, apps and schedules. (A class line counts when a base's name ends
+# in "Task": `class Sync(BaseTask):`, not `class V(ViewSet[PaperlessTask])`.)
+_RELEVANT = re.compile(
+    rb"shared_task|\.task\b|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
+    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*?\w*Task[ \t]*[,)]",
+    re.MULTILINE,
+)
+
+
+ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
+
+
+def tenancy_pattern(names: tuple[str, ...]) -> re.Pattern:
+    """What a file needs to define a tenant-scoped model: a `tenant`/`tenant_id` field
+    (`tenant = models.ForeignKey(...)`, `tenant_id: UUID = models.UUIDField(...)`) or
+    one of the configured tenant base, manager or model names."""
+    alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
+    alternatives += [rb"\b" + re.escape(n.encode()) + rb"\b" for n in names if n]
+    return re.compile(b"|".join(alternatives), re.MULTILINE)
+
+
+def enqueues(data: bytes) -> bool:
+    """Could this file enqueue tasks (`.delay(`, `.apply_async(`, `.s(`...)?"""
+    return any(n in data for n in ENQUEUE_NEEDLES)
+
+
+def needs_parse(data: bytes, extra_needles: tuple[bytes, ...] = ()) -> bool:
+    """Cheap byte-level test: could this file define tasks, apps or schedules?"""
+    if not any(n in data for n in _NEEDLES) and not any(n in data for n in extra_needles):
+        return False
+    if _RELEVANT.search(data):
+        return True
+    return any(n in data for n in extra_needles)
+
+
+
+_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Za-z]+[0-9]+(?:[,\s]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+def noqa_lines(data: bytes) -> dict[int, frozenset[str] | None]:
+    """`# noqa` and `# noqa: CODE, CODE` comments by line (Python's own line breaks)."""
+    result: dict[int, frozenset[str] | None] = {}
+    if b"noqa" not in data.lower():
+        return result
+    text = data.decode("utf-8", "replace")
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
+        if "#" not in line:
+            continue
+        match = _NOQA.search(line)
+        if match is None:
+            continue
+        codes = match.group("codes")
+        result[number] = None if codes is None else frozenset(c.upper() for c in re.split(r"[,\s]+", codes) if c)
+    return result
+

@@ -1,0 +1,38 @@
+"""The project layer: what the per-file facts mean once the whole project is seen.
+
+- `index.ProjectIndex`: the fact store (demand loading of skipped files), name
+  resolution and constant folding;
+- `tasks.TaskRegistry`: which definitions are tasks and under which names;
+- `schedules.Schedules`: the beat schedules as beat would run them;
+- `tenancy.Tenancy`: tenant-scoped models and tasks, wrappers, context, enqueues;
+- `crontab`: Celery's schedule semantics (standard library only; the runtime's live
+  checks use it too).
+
+`Project` holds one of each, built lazily; rules receive it and ask it questions.
+"""
+
+from __future__ import annotations
+
+from celerylint.project.index import ProjectIndex
+from celerylint.project.schedules import Schedules
+from celerylint.project.tasks import TaskRegistry
+
+
+class Project:
+    def __init__(self, index: ProjectIndex, tenancy_files: set[str] | None = None):
+        self.index = index
+        self.settings = index.settings
+        self.notes = index.notes  # --verbose remarks
+        self.tasks = TaskRegistry(index)
+        self.schedules = Schedules(index, self.tasks)
+        self._tenancy_files = tenancy_files
+        self._tenancy = None
+
+    @property
+    def tenancy(self):
+        """Tenant-scope inference (celerylint.project.tenancy), built on first use."""
+        if self._tenancy is None:
+            from celerylint.project.tenancy import Tenancy
+
+            self._tenancy = Tenancy(self.index, self.tasks, self._tenancy_files)
+        return self._tenancy

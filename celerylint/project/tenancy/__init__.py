@@ -1,0 +1,82 @@
+"""Tenant-scope inference (RULES.md §1): which tasks are tenant-scoped and why, which
+are wrappers, whether a task gets its tenant context, and where tasks are enqueued.
+
+The parts live beside this module: `calls` (functions and what calls reach), `scope`
+(tenant-scoped models and their uses), `wrappers`, `restore` (context restored) and
+`enqueues`. `Tenancy` combines them into the questions the TEN rules ask. Everything is
+derived from the facts through the index's name resolution; what cannot be resolved is
+unknown and never makes a task tenant-scoped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Iterator
+
+from celerylint.facts.model import EnqueueFacts, FileFacts, FunctionFacts, LoopFacts, RestoreCall, SourceFile
+from celerylint.project.index import ProjectIndex
+from celerylint.project.tasks import TaskDef, TaskRegistry
+from celerylint.project.tenancy.calls import CallGraph
+from celerylint.project.tenancy.enqueues import EnqueueSites, non_string_tenant
+from celerylint.project.tenancy.restore import ContextRestore
+from celerylint.project.tenancy.scope import TenantScope, TenantUse
+from celerylint.project.tenancy.wrappers import Wrappers
+
+__all__ = ["Tenancy", "TenantUse", "non_string_tenant"]
+
+
+class Tenancy:
+    def __init__(self, index: ProjectIndex, tasks: TaskRegistry, tenancy_files: set[str] | None = None):
+        self.index = index
+        self.settings = index.settings
+        self.calls = CallGraph(index)
+        self.scope = TenantScope(index, self.calls, tenancy_files)
+        self.wrappers = Wrappers(self.calls, self.scope)
+        self.restore = ContextRestore(index, tasks, self.calls)
+        self.enqueues = EnqueueSites(index, tasks, self.calls, lambda task: self.task_use(task) is not None)
+
+    # ------------------------------------------------------------------ tasks
+    def task_function(self, task: TaskDef) -> FunctionFacts | None:
+        """The function a task runs: the decorated function, or a Task class's `run`."""
+        return self.calls.task_function(task)
+
+    def models_exist(self) -> bool:
+        return self.scope.models_exist()
+
+    def task_use(self, task: TaskDef) -> TenantUse | None:
+        """Why a task is tenant-scoped, or None (global tasks, wrappers and sweeps that
+        restore each tenant's context themselves are not)."""
+        if not self.scope.models_exist() or _listed(task, self.settings.global_tasks):
+            return None
+        if _listed(task, self.settings.tenant_tasks):
+            return TenantUse("listed in tenant-tasks")
+        if self.task_function(task) is None or self.wrappers.is_wrapper(task) or self.wrappers.sweeps_tenants(task):
+            return None
+        return self.scope.function_use(self.calls.task_ref(task))
+
+    def is_wrapper(self, task: TaskDef) -> bool:
+        return self.wrappers.is_wrapper(task)
+
+    def tenant_loops(self, task: TaskDef) -> list[tuple[str, LoopFacts]]:
+        return self.wrappers.tenant_loops(task)
+
+    def context_provided(self, task: TaskDef) -> bool:
+        return self.restore.context_provided(task)
+
+    def restores_first(self, task: TaskDef) -> bool:
+        return self.restore.restores_first(task)
+
+    def restore_calls(self, task: TaskDef) -> list[RestoreCall]:
+        return self.restore.restore_calls(task)
+
+    # ------------------------------------------------------------------ enqueue sites
+    def enqueue_sites(self) -> Iterator[tuple[SourceFile, FileFacts, EnqueueFacts, TaskDef]]:
+        return self.enqueues.sites()
+
+    def inside_spawner(self, site: EnqueueFacts) -> bool:
+        return self.enqueues.inside_spawner(site)
+
+
+def _listed(task: TaskDef, patterns: tuple[str, ...]) -> bool:
+    names = [f"{task.module}.{task.function}"] + ([task.name] if task.name else [])
+    return any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns)
