@@ -9,17 +9,34 @@ import hashlib
 import os
 import pickle
 import tempfile
-from typing import Any
+from typing import Any, NamedTuple
 
 from celerylint.facts.model import ValueBase
 
 CACHE_DIR = ".celerylint_cache"
 # What the prefilter decided for a content: parse it, skip it, or skip it but remember
-# that it enqueues tasks (the tenant rules may load it). An entry's payload is
-# (decision, facts or None): skipped files get facts once the index loads them.
+# that it enqueues tasks (the tenant rules may load it).
 PARSE = "parse"
 SKIPPED = "skipped"
 SKIPPED_ENQUEUES = "skipped-enqueues"
+
+
+class Decision(NamedTuple):
+    """What is known of one file content: the prefilter's decision, the facts (None
+    until parsed: skipped files get them once the index loads them), and whether it may
+    define a tenant-scoped model."""
+
+    kind: str  # PARSE, SKIPPED or SKIPPED_ENQUEUES
+    facts: Any  # FileFacts or None
+    defines_tenancy: bool
+
+
+class CacheEntry(NamedTuple):
+    mtime_ns: int
+    size: int
+    inode: int
+    digest: bytes
+    decision: Decision
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
 
@@ -48,8 +65,7 @@ class FactsCache:
         self.dir = os.path.join(root, CACHE_DIR)
         self.path = os.path.join(self.dir, f"facts-{key}.pickle")
         self.writable = enabled and not read_only  # read_only: entries are used, nothing is stored
-        # rel -> (mtime_ns, size, inode, digest, (decision, facts or None))
-        self.entries: dict[str, tuple] = {}
+        self.entries: dict[str, CacheEntry] = {}  # by root-relative path
         # Results of byte searches over the skipped files (needles -> files that matched),
         # valid while no skipped file changes; see `searches_valid`.
         self.searches: dict[tuple, list] = {}
@@ -71,18 +87,19 @@ class FactsCache:
             self.searches = searches
             self.ignore_memo = ignore_memo
 
-    def by_stat(self, rel: str, st: os.stat_result) -> Any:
-        """The cached payload when the file's stat is unchanged, else None."""
+    def by_stat(self, rel: str, st: os.stat_result) -> CacheEntry | None:
+        """The cached entry when the file's stat is unchanged, else None."""
         entry = self.entries.get(rel)
-        if entry is not None and entry[0] == st.st_mtime_ns and entry[1] == st.st_size and entry[2] == st.st_ino:
-            return entry[4]
+        if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size \
+                and entry.inode == st.st_ino:
+            return entry
         return None
 
-    def by_digest(self, rel: str, st: os.stat_result, content_digest: bytes) -> Any:
+    def by_digest(self, rel: str, st: os.stat_result, content_digest: bytes) -> Decision | None:
         entry = self.entries.get(rel)
-        if entry is not None and entry[3] == content_digest:
-            self.store(rel, st, content_digest, entry[4])
-            return entry[4]
+        if entry is not None and entry.digest == content_digest:
+            self.store(rel, st, content_digest, entry.decision)
+            return entry.decision
         return None
 
     def remember_ignores(self, memo: dict) -> None:
@@ -95,17 +112,17 @@ class FactsCache:
             self.searches[key] = found
             self.dirty = True
 
-    def store(self, rel: str, st: os.stat_result, content_digest: bytes, facts: Any) -> None:
+    def store(self, rel: str, st: os.stat_result, content_digest: bytes, decision: Decision) -> None:
         if not self.writable:
             return
-        self.entries[rel] = (st.st_mtime_ns, st.st_size, st.st_ino, content_digest, facts)
+        self.entries[rel] = CacheEntry(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, decision)
         self.dirty = True
 
-    def store_new(self, rel: str, st: os.stat_result, content_digest: bytes, payload: tuple) -> None:
-        """`store` for facts just extracted: their equal strings, tuples and frozensets
-        become shared objects first (see `shared`)."""
+    def store_new(self, rel: str, st: os.stat_result, content_digest: bytes, decision: Decision) -> None:
+        """`store` for facts just extracted: their equal strings, tuples, frozensets and
+        values become shared objects first (see `shared`)."""
         if self.writable:
-            self.store(rel, st, content_digest, shared(payload, self._shared))
+            self.store(rel, st, content_digest, shared(decision, self._shared))
 
     def forget_missing(self, present: set[str]) -> None:
         stale = [rel for rel in self.entries if rel not in present]

@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from celerylint import __version__
 from celerylint.config import Settings
-from celerylint.engine.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, FactsCache, digest, facts_format
-from celerylint.engine.pool import ParsePool
+from celerylint.engine.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, Decision, FactsCache, digest, facts_format
+from celerylint.engine.pool import ParseJob, ParsePool
 from celerylint.facts.extract import ExtractOptions, syntax_error_facts
 from celerylint.facts.model import FileFacts, SourceFile
 from celerylint.facts.prefilter import enqueues, needs_parse, tenancy_pattern
+
+
+class FileRecord(NamedTuple):
+    """What this run learnt of a file before parsing it."""
+
+    stat: os.stat_result
+    digest: bytes
+    kind: str  # the prefilter's decision (cache.PARSE, ...)
+    defines_tenancy: bool
 
 
 class DemandLoader:
@@ -63,7 +73,7 @@ class FactLoading:
         self.pool: ParsePool | None = None
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
-        self.entries: dict[str, tuple] = {}  # rel -> (stat, content digest, prefilter kind)
+        self.records: dict[str, FileRecord] = {}  # what this run knows of each file
         self.loadable: dict[str, FileFacts] = {}  # skipped files whose facts an earlier run cached
         self.tenancy_files: set[str] = set()  # files that may define tenant-scoped models
         self.tenancy = tenancy_pattern(tuple(n.rsplit(".", 1)[-1] for n in settings.tenant_model_bases
@@ -87,9 +97,9 @@ class FactLoading:
                 facts[source.rel] = syntax_error_facts(source.module, source.is_package,
                                                        f"could not read file: {exc.strerror or exc}")
                 continue
-            entry = None if source.path in self.overlay else self.cache.by_stat(source.rel, st)
-            if entry is not None:
-                self.entries[source.rel] = (st, self.cache.entries[source.rel][3], entry[0], entry[2])
+            cached_entry = None if source.path in self.overlay else self.cache.by_stat(source.rel, st)
+            if cached_entry is not None:
+                decision, content = cached_entry.decision, cached_entry.digest
             else:
                 try:
                     data = self.read(source)
@@ -98,18 +108,16 @@ class FactLoading:
                                                            f"could not read file: {exc.strerror or exc}")
                     continue
                 content = digest(data)
-                entry = self.cache.by_digest(source.rel, st, content)
-                if entry is None:
+                decision = self.cache.by_digest(source.rel, st, content)
+                if decision is None:
                     kind = PARSE if needs_parse(data, self.needles) else SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
                     if kind != PARSE:
                         self.cache.forget_searches()
-                    entry = (kind, None, bool(self.tenancy.search(data)))
-                    self.entries[source.rel] = (st, content, kind, entry[2])
-                    self.cache.store(source.rel, st, content, entry)
-                else:
-                    self.entries[source.rel] = (st, content, entry[0], entry[2])
-            kind, cached, defines_tenancy = entry
-            if defines_tenancy:
+                    decision = Decision(kind, None, bool(self.tenancy.search(data)))
+                    self.cache.store(source.rel, st, content, decision)
+            self.records[source.rel] = FileRecord(st, content, decision.kind, decision.defines_tenancy)
+            kind, cached = decision.kind, decision.facts
+            if decision.defines_tenancy:
                 self.tenancy_files.add(source.rel)
             if kind == PARSE:
                 if cached is None:
@@ -138,8 +146,8 @@ class FactLoading:
         earlier run loaded them, else parsed now (in parallel)."""
         results = {s.rel: self.loadable.pop(s.rel) for s in sources if s.rel in self.loadable}
         self.stats["loaded"] += len(results)
-        jobs = [self._job(s, self.entries[s.rel][0].st_size)
-                for s in sources if s.rel not in results and s.rel in self.entries]
+        jobs = [self._job(s, self.records[s.rel].stat.st_size)
+                for s in sources if s.rel not in results and s.rel in self.records]
         parsed = self.get_pool().parse(jobs) if jobs else {}
         self.stats["demand"] += len(parsed)
         for rel, facts in parsed.items():
@@ -154,15 +162,15 @@ class FactLoading:
         with open(source.path, "rb") as fh:
             return fh.read()
 
-    def _job(self, source: SourceFile, size: int) -> tuple:
+    def _job(self, source: SourceFile, size: int) -> ParseJob:
         data = self.overlay.get(source.path)
-        return (source.rel, source.path, source.module, source.is_package,
-                size if data is None else len(data), data)
+        return ParseJob(source.rel, source.path, source.module, source.is_package,
+                        size if data is None else len(data), data)
 
     def _remember(self, rel: str, facts: FileFacts) -> None:
-        if not _transient(facts) and rel in self.entries:
-            st, content, kind, defines_tenancy = self.entries[rel]
-            self.cache.store_new(rel, st, content, (kind, facts, defines_tenancy))
+        record = self.records.get(rel)
+        if not _transient(facts) and record is not None:
+            self.cache.store_new(rel, record.stat, record.digest, Decision(record.kind, facts, record.defines_tenancy))
 
     def close(self) -> None:
         if self.pool is not None:

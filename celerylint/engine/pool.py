@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, NamedTuple
 
 from celerylint.facts.extract import ExtractOptions, extract, syntax_error_facts
 from celerylint.facts.model import FileFacts
@@ -36,7 +36,13 @@ from celerylint.facts.model import FileFacts
 BASE_TIMEOUT = float(os.environ.get("CELERYLINT_PARSE_TIMEOUT", "20"))
 TIMEOUT_PER_BYTE = 100 / 1_000_000
 
-Job = tuple  # (key, path, module, is_package, size, content or None to read the file)
+class ParseJob(NamedTuple):
+    key: str  # what the result is filed under (the root-relative path)
+    path: str
+    module: str
+    is_package: bool
+    size: int  # bytes: the biggest files go first, and get more time
+    data: bytes | None  # the content, or None to read the file
 _HEADER = struct.Struct("!Q")
 
 
@@ -84,8 +90,7 @@ def _serve(jobs: BinaryIO, results: BinaryIO, options: ExtractOptions) -> None:
             return
         if job is None:
             return
-        _, path, module, is_package, _, data = job
-        _write(results, parse_file(path, module, is_package, options, data))
+        _write(results, parse_file(job.path, job.module, job.is_package, options, job.data))
 
 
 def preload() -> None:
@@ -106,7 +111,7 @@ def preload() -> None:
 
 class _Worker:
     def __init__(self, options: ExtractOptions, inherited: list["_Worker"]):
-        self.job: Job | None = None
+        self.job: ParseJob | None = None
         self.deadline = 0.0
         self.pid: int | None = None
         self.process: subprocess.Popen | None = None
@@ -142,9 +147,9 @@ class _Worker:
     def fileno(self) -> int:
         return self.results.fileno()
 
-    def give(self, job: Job) -> None:
+    def give(self, job: ParseJob) -> None:
         self.job = job
-        self.deadline = time.monotonic() + BASE_TIMEOUT + job[4] * TIMEOUT_PER_BYTE
+        self.deadline = time.monotonic() + BASE_TIMEOUT + job.size * TIMEOUT_PER_BYTE
         _write(self.jobs, job)
 
     def receive(self) -> FileFacts:
@@ -226,9 +231,9 @@ class ParsePool:
         self.workers.append(worker)
         return worker
 
-    def parse(self, jobs: Iterable[Job]) -> dict:
+    def parse(self, jobs: Iterable[ParseJob]) -> dict:
         """key -> FileFacts for every job."""
-        queue = sorted(jobs, key=lambda j: -j[4])
+        queue = sorted(jobs, key=lambda j: -j.size)
         results: dict = {}
         if not queue:
             return results
@@ -250,7 +255,7 @@ class ParsePool:
                 failure = None
                 if worker in ready:
                     try:
-                        results[job[0]] = worker.receive()
+                        results[job.key] = worker.receive()
                     except (EOFError, OSError, pickle.UnpicklingError):
                         failure = "the parser crashed on this file (it is probably nested too deeply)"
                 elif time.monotonic() > worker.deadline:
@@ -262,7 +267,7 @@ class ParsePool:
                 if failure is None:
                     idle.append(worker)
                     continue
-                results[job[0]] = syntax_error_facts(job[2], job[3], failure)
+                results[job.key] = syntax_error_facts(job.module, job.is_package, failure)
                 self.workers.remove(worker)
                 worker.stop(kill=True)
                 idle.append(self._new_worker())

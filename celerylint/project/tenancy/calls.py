@@ -1,16 +1,21 @@
 """Functions as the tenant analysis walks them: the function a task runs, the project
 function or method a call reaches, and names resolved inside a function body.
 
-A function is referred to as (module, owner class or None, name).
+A function is referred to by a `FunctionRef`.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from celerylint.facts.model import FunctionFacts
 from celerylint.project.index import ProjectIndex
 from celerylint.project.tasks import TaskDef
 
-FunctionRef = tuple  # (module, owner class or None, function name)
+class FunctionRef(NamedTuple):
+    module: str
+    owner: str | None  # the class, for a method
+    name: str
 
 
 def names_match(qualified: tuple, names: tuple[str, ...]) -> bool:
@@ -21,8 +26,7 @@ def names_match(qualified: tuple, names: tuple[str, ...]) -> bool:
 
 
 def label(ref: FunctionRef) -> str:
-    module, owner, name = ref
-    return f"{module}.{owner}.{name}" if owner else f"{module}.{name}"
+    return f"{ref.module}.{ref.owner}.{ref.name}" if ref.owner else f"{ref.module}.{ref.name}"
 
 
 class CallGraph:
@@ -44,13 +48,14 @@ class CallGraph:
         return None
 
     def facts_of(self, ref: FunctionRef) -> FunctionFacts | None:
-        module, owner, name = ref
-        return self.function(module, name, owner)
+        return self.function(ref.module, ref.name, ref.owner)
 
     @staticmethod
     def task_ref(task: TaskDef) -> FunctionRef:
         """The function a task runs: the decorated function, or a Task class's `run`."""
-        return (task.module, task.function, "run") if task.kind == "class" else (task.module, None, task.function)
+        if task.kind == "class":
+            return FunctionRef(task.module, task.function, "run")
+        return FunctionRef(task.module, None, task.function)
 
     def task_function(self, task: TaskDef) -> FunctionFacts | None:
         return self.facts_of(self.task_ref(task))
@@ -62,15 +67,15 @@ class CallGraph:
             if len(callee) < 3 or callee[-2] != "()":
                 return None
             found = self.index.find_class(self.resolve(module, fn, callee[:-2]))
-            return (found[0], found[1].name, callee[-1]) if found else None
+            return FunctionRef(found[0], found[1].name, callee[-1]) if found else None
         if callee[0] in ("self", "cls") and len(callee) == 2 and fn.owner:
-            return (module, fn.owner, callee[1])
+            return FunctionRef(module, fn.owner, callee[1])
         found = self.index.split_definition(self.resolve(module, fn, callee))
         if found is None:
             return None
         target_module, rest = found
         if len(rest) == 1:
-            return (target_module, None, rest[0])
+            return FunctionRef(target_module, None, rest[0])
         if len(rest) == 2 and self.index.find_class(tuple(target_module.split(".")) + rest[:1]) is not None:
-            return (target_module, rest[0], rest[1])
+            return FunctionRef(target_module, rest[0], rest[1])
         return None

@@ -41,7 +41,7 @@ class ContextRestore:
             return True
         target = self.calls.callee_function(module, fn, dotted)
         decorator = self.calls.facts_of(target) if target is not None else None
-        return decorator is not None and self._restores_anywhere(target[0], decorator)
+        return decorator is not None and self._restores_anywhere(target.module, decorator)
 
     def _restores_anywhere(self, module: str, fn: FunctionFacts) -> bool:
         if any(names_match(self.calls.resolve(module, fn, r.callee), self.settings.restore_functions)
@@ -89,7 +89,7 @@ class ContextRestore:
         return fn is not None and self._restores_first(self.calls.task_ref(task), fn, 0)
 
     def _restores_first(self, ref: FunctionRef, fn: FunctionFacts, depth: int) -> bool:
-        module = ref[0]
+        module = ref.module
         first = fn.first
         if first.kind == "call":
             if names_match(self.calls.resolve(module, fn, first.callee), self.settings.restore_functions):

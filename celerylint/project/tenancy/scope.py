@@ -150,7 +150,7 @@ class TenantScope:
         return use
 
     def _use_of(self, ref: FunctionRef, fn: FunctionFacts, depth: int) -> TenantUse | None:
-        module = ref[0]
+        module = ref.module
         model = self.direct_use(module, fn)
         if model is not None:
             return TenantUse(model)

@@ -28,10 +28,10 @@ class Wrappers:
         result = False
         if fn is not None:
             result = fn.spawns or any(
-                loop.fans_out or (loop.enqueues and self.iterates_tenants(ref[0], fn, loop)) for loop in fn.loops)
+                loop.fans_out or (loop.enqueues and self.iterates_tenants(ref.module, fn, loop)) for loop in fn.loops)
             if not result and depth < 3:
                 result = any(self._spawns(target, depth + 1)
-                             for target in (self.calls.callee_function(ref[0], fn, c) for c in sorted(fn.calls))
+                             for target in (self.calls.callee_function(ref.module, fn, c) for c in sorted(fn.calls))
                              if target is not None and target != ref)
         self._spawning[ref] = result
         return result
@@ -51,10 +51,10 @@ class Wrappers:
             fn = self.calls.facts_of(ref)
             if fn is None:
                 return
-            found.extend((ref[0], loop) for loop in fn.loops
-                         if loop.enqueues and self.iterates_tenants(ref[0], fn, loop))
+            found.extend((ref.module, loop) for loop in fn.loops
+                         if loop.enqueues and self.iterates_tenants(ref.module, fn, loop))
             for callee in sorted(fn.calls):
-                target = self.calls.callee_function(ref[0], fn, callee)
+                target = self.calls.callee_function(ref.module, fn, callee)
                 if target is not None:
                     walk(target, depth + 1)
 
