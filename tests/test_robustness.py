@@ -85,6 +85,19 @@ def test_parser_crash_is_contained(tmp_path):
     assert_rest_checked(results)
 
 
+def test_parser_crash_prints_one_line_not_a_crash_dump(tmp_path):
+    # With faulthandler on (-X faulthandler, PYTHONFAULTHANDLER, pytest), a crashing
+    # worker used to dump "Fatal Python error: Segmentation fault" and its stack into
+    # the user's terminal.
+    crash = b"from celery import shared_task\nx = " + b"not " * 20000 + b"1\n"
+    root = project_with(tmp_path, "crash/tasks.py", crash)
+    proc = run_cli("check", "--no-cache", cwd=root, env={"PYTHONFAULTHANDLER": "1"})
+    assert proc.returncode == 1
+    assert "Fatal Python error" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("crash/tasks.py"))
+    assert "SYN001 the parser crashed on this file (SIGSEGV)" in line, line
+
+
 def test_parser_hang_times_out(tmp_path, monkeypatch):
     from celerylint.engine import pool
 

@@ -109,6 +109,19 @@ def preload() -> None:
     libcst.parse_module("x = 1\n")  # the native parser's lazy initialisation, too
 
 
+def _quiet_crashes() -> None:
+    """In a worker: a crash of the native parser ends the worker and its file becomes
+    SYN001 with a one-line reason; it must not also print Python's "Fatal Python error"
+    dump (faulthandler, on under `-X faulthandler`, PYTHONFAULTHANDLER or pytest) into
+    the user's terminal. The worker writes nothing else to stderr."""
+    import faulthandler
+
+    faulthandler.disable()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 class _Worker:
     def __init__(self, options: ExtractOptions, inherited: list["_Worker"]):
         self.job: ParseJob | None = None
@@ -126,6 +139,7 @@ class _Worker:
                 pid = os.fork()
             if pid == 0:  # pragma: no cover - the child
                 try:
+                    _quiet_crashes()
                     for other in inherited:  # pipes of the workers forked before this one
                         other.close_files()
                     os.close(job_write)
@@ -143,6 +157,27 @@ class _Worker:
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             self.jobs, self.results = self.process.stdin, self.process.stdout
             _write(self.jobs, options)
+
+    def death(self) -> str:
+        """" (SIGSEGV)": how the worker ended, once its pipe closed; "" if unknown."""
+        if self.pid is None:
+            return ""
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return ""
+            if done:
+                self.pid = None  # reaped
+                if os.WIFSIGNALED(status):
+                    try:
+                        return f" ({signal.Signals(os.WTERMSIG(status)).name})"
+                    except ValueError:
+                        return f" (signal {os.WTERMSIG(status)})"
+                return f" (exit status {os.WEXITSTATUS(status)})" if os.WIFEXITED(status) else ""
+            time.sleep(0.005)
+        return ""
 
     def fileno(self) -> int:
         return self.results.fileno()
@@ -257,7 +292,7 @@ class ParsePool:
                     try:
                         results[job.key] = worker.receive()
                     except (EOFError, OSError, pickle.UnpicklingError):
-                        failure = "the parser crashed on this file (it is probably nested too deeply)"
+                        failure = f"the parser crashed on this file{worker.death()} (it is probably nested too deeply)"
                 elif time.monotonic() > worker.deadline:
                     failure = "the parser took too long on this file (pathologically nested or repetitive code?)"
                 else:
