@@ -19,7 +19,7 @@ from typing import Any
 from celerylint.facts.model import (
     ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
     DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
-    PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Str, SyntaxFacts, Value, refs_of,
+    PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Span, Str, SyntaxFacts, Value, refs_of,
 )
 from celerylint.facts.prefilter import noqa_lines
 from celerylint.facts.spans import compute_spans

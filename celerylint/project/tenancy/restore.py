@@ -4,7 +4,7 @@ restoring decorator, or by a tenant-aware task base or app default task class (R
 
 from __future__ import annotations
 
-from celerylint.facts.model import CallExpr, FunctionFacts, Ref, RestoreCall, Str, Value, refs_of
+from celerylint.facts.model import FunctionFacts, Ref, RestoreCall, Str, Value, refs_of
 from celerylint.project.index import ProjectIndex
 from celerylint.project.tasks import TaskDef, TaskRegistry
 from celerylint.project.tenancy.calls import CallGraph, FunctionRef, names_match
