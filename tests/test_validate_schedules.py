@@ -233,9 +233,10 @@ def test_more_entries_than_the_threshold_in_one_minute_is_a_hotspot(djproject):
     [finding] = data["findings"]
     assert finding["level"] == "warning"
     assert finding["entries"] == ["report-eu", "report-us", "report-apac", "report-latam"]
-    assert finding["message"].startswith("4 entries fire together every day at 05:00 (threshold 3)")
+    assert finding["message"] == ('4 crontab entries fire together every day at 05:00 (CELERYLINT_HOTSPOT_THRESHOLD '
+                                  'is 3): "report-eu", "report-us", "report-apac", "report-latam"')
     proc = manage(root, "check", env=CROWDED)
-    assert proc.returncode == 0 and "(celerylint.W001) 4 entries fire together" in proc.stderr
+    assert proc.returncode == 0 and "(celerylint.W001) 4 crontab entries fire together" in proc.stderr
     # the same regions staggered (the environment's default step), or three of them, are fine
     assert report(root, "--check-hotspots", env={"REPORT_REGIONS": "eu,us,apac,latam"})[1]["findings"] == []
     assert report(root, "--check-hotspots", env={**CROWDED, "REPORT_REGIONS": "eu,us,apac"})[1]["findings"] == []
@@ -408,20 +409,32 @@ def test_example_project_fixed_passes_the_live_checks(tmp_path):
 # --------------------------------------------------------------------------- our logic
 
 
-def test_minutes_of_week_and_intervals():
+def test_idempotency_asks_for_the_shortest_gap_between_runs():
+    # The interval is BEAT004's (crontab.interval_seconds): see test_static_and_live_verdicts_agree.
+    from celery import Celery
     from celery.schedules import crontab, schedule
 
-    from celerylint_runtime.django.schedules import describe_minutes, interval_seconds, minutes_of_week
+    from celerylint_runtime.django.schedules import Entry, check_idempotency
 
-    weekly = crontab(hour=3, minute=30, day_of_week="sunday")
-    assert minutes_of_week(weekly) == {3 * 60 + 30}
-    assert describe_minutes(minutes_of_week(weekly)) == "Sun at 03:30"
-    assert describe_minutes(minutes_of_week(crontab(hour="9,17", minute=0, day_of_week="mon-fri"))) == "Mon-Fri at 09:00, 17:00"
-    assert interval_seconds(weekly) == 7 * 24 * 3600
-    assert interval_seconds(crontab(minute="*/15")) == 15 * 60
-    assert interval_seconds(crontab(hour="1,23", minute=0)) == 2 * 3600  # across midnight
-    assert interval_seconds(schedule(timedelta(seconds=90))) == 90
-    assert minutes_of_week(schedule(timedelta(seconds=90))) is None
+    app = Celery(set_as_current=False)  # no time limit: every entry without expires can pile up
+    entries = [
+        Entry("weekly", "ops.tasks.job", crontab(hour=3, minute=30, day_of_week="sunday")),
+        Entry("quarter-hourly", "ops.tasks.job", crontab(minute="*/15")),
+        Entry("night", "ops.tasks.job", crontab(hour="1,23", minute=0)),  # 23:00 -> 01:00
+        Entry("monthly", "ops.tasks.job", crontab(hour=3, minute=0, day_of_month=1)),  # Feb 1 -> Mar 1
+        Entry("interval", "ops.tasks.job", schedule(timedelta(seconds=90))),
+        Entry("expiring", "ops.tasks.job", schedule(timedelta(seconds=90)), options={"expires": 90}),
+    ]
+    got = {f.entries[0]: f.message for f in check_idempotency(app, entries)}
+    assert set(got) == {"weekly", "quarter-hourly", "night", "monthly", "interval"}
+    assert got["weekly"].startswith(f'beat entry "weekly" runs every {7 * 86400} s without expires and its task '
+                                    f'has no time limit')
+    assert got["quarter-hourly"].endswith('set options={"expires": 900}')
+    assert got["night"].startswith('beat entry "night" runs as often as every 7200 s')  # not a regular period
+    assert got["monthly"].endswith(f'set options={{"expires": {28 * 86400}}}')
+    assert got["interval"].endswith('set options={"expires": 90}')
+    app.conf.task_time_limit = 3 * 3600  # runs end before the next one is due only for the rarer entries
+    assert {f.entries[0] for f in check_idempotency(app, entries)} == {"quarter-hourly", "night", "interval"}
 
 
 def test_hotspots_count_monthly_entries_only_on_their_days():
@@ -437,14 +450,16 @@ def test_hotspots_count_monthly_entries_only_on_their_days():
     [finding1, finding15] = sorted(check_hotspots(daily + [entry("m1", day_of_month=1), entry("m15", day_of_month=15)], 3),
                                    key=lambda f: f.entries)
     assert finding1.entries == ("d1", "d2", "d3", "m1") and finding15.entries == ("d1", "d2", "d3", "m15")
-    assert finding1.message.startswith("4 entries fire together every day at 00:00 on the days of the month they share")
+    assert finding1.message.startswith("4 crontab entries fire together at 00:00 on day 1 of the month")
+    assert finding15.message.startswith("4 crontab entries fire together at 00:00 on day 15 of the month")
     assert check_hotspots(daily[:2] + [entry("m1", day_of_month=1), entry("m15", day_of_month=15)], 3) == []
     # The same day of the month, or a month that contains it, does collide.
     [finding] = check_hotspots(daily[:2] + [entry("m1", day_of_month=1), entry("j1", day_of_month=1, month_of_year=1)], 3)
     assert finding.entries == ("d1", "d2", "m1", "j1")
     # Without day restrictions, the plain weekday grouping.
     [plain] = check_hotspots(daily + [entry("mon", day_of_week="mon")], 3)
-    assert plain.entries == ("d1", "d2", "d3", "mon") and plain.message.startswith("4 entries fire together Mon at 00:00")
+    assert plain.entries == ("d1", "d2", "d3", "mon")
+    assert plain.message.startswith("4 crontab entries fire together Mon at 00:00 (CELERYLINT_HOTSPOT_THRESHOLD is 3)")
 
 
 def test_bad_celerylint_configuration_exits_2_naming_the_key(djproject):
