@@ -212,7 +212,7 @@ NEEDS_CELERYLINT = {
 }
 
 
-def needs_celerylint(check: str) -> "Finding":
+def needs_celerylint(check: str) -> Finding:
     """The warning a check that shares celerylint's schedule logic gives without it."""
     return Finding(check, "warning", f"{NEEDS_CELERYLINT[check]} not run: it needs celerylint installed "
                                      f"(`pip install celerylint`), whose schedule logic it shares with the "
