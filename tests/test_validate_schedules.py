@@ -412,12 +412,15 @@ def test_example_project_fixed_passes_the_live_checks(tmp_path):
 
 def test_idempotency_asks_for_the_shortest_gap_between_runs():
     # The interval is BEAT004's (crontab.interval_seconds): see test_static_and_live_verdicts_agree.
-    from celery import Celery
+    from types import SimpleNamespace
+
     from celery.schedules import crontab, schedule
 
     from celerylint_runtime.django.schedules import Entry, check_idempotency
 
-    app = Celery(set_as_current=False)  # no time limit: every entry without expires can pile up
+    # What the check reads of the app (a real Celery app here would adopt the shared tasks
+    # other tests define): no time limit, so every entry without expires can pile up.
+    app = SimpleNamespace(conf=SimpleNamespace(task_time_limit=None), tasks={})
     entries = [
         Entry("weekly", "ops.tasks.job", crontab(hour=3, minute=30, day_of_week="sunday")),
         Entry("quarter-hourly", "ops.tasks.job", crontab(minute="*/15")),
