@@ -604,9 +604,10 @@ def _shortest_day_gap(dow: frozenset[int], dom: frozenset[int], moy: frozenset[i
     or None when it fires on no day at all."""
     if not dow:
         return None
+    weekdays = sorted(dow)
+    weekly = min([b - a for a, b in zip(weekdays, weekdays[1:])] + [7 - weekdays[-1] + weekdays[0]])
     if dom == _ALL_DOM and moy == _ALL_MOY:  # the days repeat weekly
-        days = sorted(dow)
-        return min([b - a for a, b in zip(days, days[1:])] + [7 - days[-1] + days[0]])
+        return weekly
     # Every firing day of one whole Gregorian cycle (weekdays repeat with it: 146097 days
     # is a whole number of weeks), the wrap-around to the next cycle included.
     months, month_days = sorted(moy), sorted(dom)
@@ -626,6 +627,8 @@ def _shortest_day_gap(dow: frozenset[int], dom: frozenset[int], moy: frozenset[i
                     first = ordinal
                 elif best is None or ordinal - previous < best:
                     best = ordinal - previous
+                    if best == weekly:  # day_of_week allows nothing shorter
+                        return best
                 previous = ordinal
     if first is None:
         return None

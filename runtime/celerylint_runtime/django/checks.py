@@ -38,7 +38,7 @@ def check_beat_schedule(app_configs=None, databases=None, **kwargs) -> list:
         messages.append(checks.Error(finding.message, obj=finding.entries[0], id="celerylint.E001",
                                      hint="Run `manage.py validate_schedules --check-orphaned-tasks --verbose`."))
     if schedules.shared_logic() is None:
-        if len(entries) > threshold:  # fewer entries than that cannot make a hotspot
+        if len(entries) > threshold:  # up to `threshold` entries cannot make a hotspot
             messages.append(checks.Info(schedules.needs_celerylint("hotspots").message, obj="CELERY_BEAT_SCHEDULE",
                                         id="celerylint.I001",
                                         hint="pip install celerylint, or silence celerylint.I001."))
