@@ -207,3 +207,63 @@ def test_task_of_a_module_that_does_not_parse_is_not_called_orphaned(tmp_path):
         """,
     })
     assert codes_at(findings(root)) == {("users/tasks.py", 1, "SYN001"), ("proj/settings.py", 4, "BEAT001")}
+
+
+def test_duplicate_entries_are_the_same_message_at_the_same_moments(tmp_path):
+    # BEAT003's identity is crontab.entry_identity, shared with validate_schedules.
+    root = write_project(tmp_path, {
+        "ops/tasks.py": TASKS,
+        "proj/settings.py": """
+            import os
+            from celery.schedules import crontab, solar
+
+            CELERY_BEAT_SCHEDULE = {
+                "a": {"task": "ops.tasks.ping", "args": ("eu",), "schedule": crontab(minute=0, hour=3)},
+                "b": {"task": "ops.tasks.ping", "args": ["eu"], "schedule": crontab(minute="0", hour="3")},
+                "c": {"task": "ops.tasks.ping", "args": ("eu",), "schedule": crontab(minute=0, hour=4)},
+                "d": {"task": "ops.tasks.ping", "args": (os.environ["A"],), "schedule": 60},
+                "e": {"task": "ops.tasks.ping", "args": (os.environ["B"],), "schedule": 60},
+                "f": {"task": "ops.tasks.ping", "schedule": solar("sunrise", 52.1, 4.3)},
+                "g": {"task": "ops.tasks.ping", "schedule": solar("sunset", 52.1, 4.3)},
+                "h": {"task": "ops.tasks.pong", "kwargs": {"x": 1, "y": 2}, "schedule": 60},
+                "i": {"task": "ops.tasks.pong", "kwargs": {"y": 2, "x": 1}, "schedule": 60.0},
+            }
+        """,
+    })
+    got = [(line, message) for _, line, _, code, message in findings(root) if code == "BEAT003"]
+    # a tuple is a list (the same JSON message); "0"/"3" is 0/3; keyword order is irrelevant;
+    # values the analyzer cannot read, and solar schedules, are never the same.
+    assert [line for line, _ in got] == [7, 14]
+    assert got[0][1].startswith('beat entry "b" duplicates "a" (proj/settings.py:6)')
+    assert got[1][1].startswith('beat entry "i" duplicates "h" (proj/settings.py:13)')
+
+
+def test_expires_fix_is_the_shortest_gap_between_runs(tmp_path):
+    # BEAT004's fix and validate_schedules' idempotency check share crontab.interval_seconds.
+    root = write_project(tmp_path, {
+        "ops/tasks.py": TASKS,
+        "proj/settings.py": """
+            from datetime import timedelta
+            from celery.schedules import crontab
+
+            CELERY_BEAT_SCHEDULE = {
+                "regular": {"task": "ops.tasks.ping", "schedule": crontab(minute="*/20")},
+                "evening-and-night": {"task": "ops.tasks.ping", "schedule": crontab(minute=0, hour="1,23")},
+                "monthly": {"task": "ops.tasks.ping", "schedule": crontab(minute=0, hour=3, day_of_month=1)},
+                "interval": {"task": "ops.tasks.ping", "schedule": timedelta(minutes=5)},
+                "dynamic": {"task": "ops.tasks.ping", "schedule": crontab(minute=compute())},
+            }
+        """,
+    })
+    result = check([], Settings(select=("BEAT004",)), str(root), use_cache=False, jobs=1)
+    fixes = {}
+    for d in result.diagnostics:
+        key = d.message.split('"')[1]
+        fixes[key] = d.fix.edits[0].arg if d.fix else None
+    assert fixes == {
+        "regular": 1200.0,
+        "evening-and-night": 2 * 3600.0,  # 23:00 -> 01:00, not 01:00 -> 23:00
+        "monthly": 28 * 86400.0,  # February 1st -> March 1st
+        "interval": 300.0,
+        "dynamic": None,
+    }

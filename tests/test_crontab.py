@@ -26,10 +26,18 @@ from celerylint.project.crontab import (
     crontab_from_call,
     crontab_from_string,
     describe_minutes,
+    edit_distance,
+    entry_identity,
+    hotspot_groups,
+    hotspot_message,
     hotspots,
+    interval_seconds,
     minutes_of_week,
+    names_by_last,
     parse_field,
     period_seconds,
+    schedule_from_celery,
+    suggest,
 )
 
 FIELDS = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
@@ -590,3 +598,253 @@ def test_crontab_rejects_values_out_of_range():
         Crontab(frozenset({60}), frozenset({0}), frozenset({0}), frozenset({1}), frozenset({1}))
     with pytest.raises(ValueError):
         Crontab({0}, frozenset({0}), frozenset({0}), frozenset({1}), frozenset({1}))
+
+
+# --------------------------------------------------------------------------- shared with validate_schedules
+#
+# The functions below are what the static rules and `manage.py validate_schedules`
+# both run (tests/test_validate_schedules.py checks that they give the same verdicts).
+
+
+def test_importing_the_shared_logic_does_not_import_libcst():
+    # celerylint_runtime imports this module; it must stay free of libcst (and of the
+    # rest of celerylint).
+    import subprocess
+    import sys
+
+    code = ("import sys; import celerylint.project.crontab as c; "
+            "assert 'libcst' not in sys.modules, 'libcst'; "
+            "others = sorted(m for m in sys.modules if m.startswith('celerylint') and m not in ('celerylint', 'celerylint.project', 'celerylint.project.crontab')); "
+            "assert not others, others; print(c.SHARED_SCHEDULE_LOGIC)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1"
+
+
+# interval_seconds: the shortest gap between two firings, with Celery's scheduler as the oracle.
+
+
+def celery_min_gap(c: crontab, start: datetime, end: datetime) -> float:
+    fired = celery_firings(c, start, end)
+    return min((b - a).total_seconds() for a, b in zip(fired, fired[1:]))
+
+
+@settings(max_examples=120, deadline=None)
+@given(minute=period_minutes, hour=period_hours, dow=period_dows)
+def test_interval_seconds_is_celerys_shortest_gap(minute, hour, dow):
+    c = crontab(minute, hour, dow)
+    # Three weeks of firings contain every gap of a weekly-periodic schedule.
+    expected = celery_min_gap(c, SUNDAY - timedelta(minutes=1), SUNDAY + timedelta(days=21))
+    ours = to_ours(c)
+    assert interval_seconds(ours) == expected
+    if period_seconds(ours) is not None:  # a regular schedule: its period
+        assert interval_seconds(ours) == period_seconds(ours)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"day_of_month": 1},  # Feb 1 -> Mar 1: 28 days
+    {"day_of_month": 31},  # Jul 31 -> Aug 31 (Jan 31 -> Mar 31 is longer)
+    {"day_of_month": "30,31", "month_of_year": "1-3"},  # Jan 30 -> Jan 31
+    {"month_of_year": "*/2", "hour": "1,23"},  # daily in odd months, 23:00 -> 01:00
+    {"day_of_month": 1, "day_of_week": "mon"},  # Mondays that are the 1st: Feb 1 -> Mar 1 of a common year
+    {"day_of_month": "1-7", "day_of_week": "fri", "month_of_year": "3,6,9,12"},  # first Friday of a quarter's end
+])
+def test_interval_seconds_honours_day_of_month_and_month(kwargs):
+    c = crontab(**{"minute": 0, "hour": 3, **kwargs})
+    expected = celery_min_gap(c, datetime(2001, 1, 1, tzinfo=timezone.utc), datetime(2029, 1, 1, tzinfo=timezone.utc))
+    assert interval_seconds(to_ours(c)) == expected
+    assert period_seconds(to_ours(c)) is None  # not regular, yet the expires is known
+
+
+def brute_force_day_gap(c: Crontab) -> int | None:
+    """Days between consecutive firing days over a whole Gregorian cycle (2001-2400),
+    walking the calendar one day at a time."""
+    days = []
+    d = date(2001, 1, 1)
+    while d.year <= 2400:
+        if d.month in c.month_of_year and d.day in c.day_of_month and d.isoweekday() % 7 in c.day_of_week:
+            days.append(d.toordinal())
+        d += timedelta(days=1)
+    if not days:
+        return None
+    cycle = date(2401, 1, 1).toordinal() - date(2001, 1, 1).toordinal()
+    return min([b - a for a, b in zip(days, days[1:])] + [days[0] + cycle - days[-1]])
+
+
+restricted_specs = st.tuples(
+    st.sampled_from(["*", "mon", "sun", "mon-fri", "sat,sun", "wed"]),
+    st.sampled_from([1, 15, "1-7", 29, 31, "30,31", "*/10", "13"]),
+    st.sampled_from(["*", 2, "feb", "1-6", 4, 12, "*/3"]),
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(spec=restricted_specs)
+def test_interval_seconds_matches_a_calendar_walk(spec):
+    dow, dom, moy = spec
+    try:
+        c = to_ours(crontab(minute=0, hour=12, day_of_week=dow, day_of_month=dom, month_of_year=moy))
+    except ValueError:
+        assume(False)
+    gap = brute_force_day_gap(c)
+    assert interval_seconds(c) == (None if gap is None else gap * 86400.0)
+
+
+def test_interval_seconds_rare_and_never():
+    # Monday, February 29th: 28 years apart, less around 2100 (not a leap year).
+    rare = cron(minute=0, hour=0, day_of_month=29, month_of_year=2, day_of_week="mon")
+    assert interval_seconds(rare) == brute_force_day_gap(rare) * 86400.0 < 28 * 365 * 86400
+    never = Crontab(*(frozenset(v) for v in ({0}, {0}, {0}, {30}, {2})))  # Feb 30: Celery refuses it
+    assert interval_seconds(never) is None
+
+
+def test_interval_seconds_of_intervals_and_others():
+    assert interval_seconds(300.0) == 300.0 and interval_seconds(90) == 90.0
+    for other in (0, -5, True, None, "solar", "300"):
+        assert interval_seconds(other) is None
+
+
+# schedule_from_celery: live Celery schedule objects to the static model.
+
+
+@settings(max_examples=80, deadline=None)
+@given(spec=entry_specs)
+def test_schedule_from_celery_equals_the_static_reading(spec):
+    try:
+        live = crontab(*spec)
+    except ValueError:
+        assume(False)
+    static = crontab_from_call(spec, {})
+    assert schedule_from_celery(live) == static is not None
+
+
+def test_schedule_from_celery_intervals_and_unknown_schedules():
+    from celery.schedules import schedule, solar
+
+    assert schedule_from_celery(schedule(timedelta(minutes=5))) == 300.0
+    assert schedule_from_celery(schedule(run_every=90)) == 90.0
+    assert schedule_from_celery(timedelta(hours=1)) == 3600.0  # beat_schedule also takes these
+    assert schedule_from_celery(30) == 30.0
+    sun = solar.__new__(solar)  # as built by solar("sunrise", 52.1, 4.3), which needs the ephem library
+    sun.event, sun.lat, sun.lon = "sunrise", 52.1, 4.3
+    assert schedule_from_celery(sun) is None
+    assert schedule_from_celery(True) is None and schedule_from_celery(None) is None
+
+
+# entry_identity: what makes two entries of a schedule the same job.
+
+
+def test_entry_identity_is_task_arguments_and_schedule():
+    daily = crontab_from_call((0, 3), {})
+    same_daily = crontab_from_call(("0", "3"), {"day_of_week": "*"})  # spelled differently
+    base = entry_identity("a.t", ("eu",), {"x": 1, "y": 2}, daily)
+    assert base is not None
+    # The same message at the same moments: a list is a tuple, keyword order is irrelevant.
+    assert entry_identity("a.t", ["eu"], {"y": 2, "x": 1}, same_daily) == base
+    # Anything else that reaches the worker or the clock differs.
+    assert entry_identity("a.u", ("eu",), {"x": 1, "y": 2}, daily) != base
+    assert entry_identity("a.t", ("us",), {"x": 1, "y": 2}, daily) != base
+    assert entry_identity("a.t", ("eu",), {"x": 1}, daily) != base
+    assert entry_identity("a.t", ("eu",), {"x": 1, "y": 2}, crontab_from_call((0, 4), {})) != base
+    assert entry_identity("a.t", ("eu",), {"x": 1, "y": 2}, 86400) != base  # daily, but not at 03:00
+    # Missing arguments are empty ones; intervals compare by seconds.
+    assert entry_identity("a.t", None, None, 60) == entry_identity("a.t", [], {}, 60.0)
+    # Not comparable: no task, or a schedule that is neither a crontab nor an interval.
+    assert entry_identity("", (), {}, 60) is None and entry_identity(None, (), {}, 60) is None
+    assert entry_identity("a.t", (), {}, "solar") is None and entry_identity("a.t", (), {}, None) is None
+    # Values JSON cannot sort still compare (by repr).
+    assert entry_identity("a.t", (), {1: "a", "b": 2}, 60) == entry_identity("a.t", (), {1: "a", "b": 2}, 60)
+
+
+# suggest: the closest registered name.
+
+
+REGISTERED = ["billing.tasks.charge_all_tenants", "billing.tasks.charge", "ops.tasks.ping", "ops.tasks.pong",
+              "ops.jobs.ping_all", "mail.tasks.send_digest", "reports.tasks.send_digest"]
+
+
+def test_suggest_finds_the_intended_name():
+    assert suggest("billing.tasks.charge_all_tenant", REGISTERED) == "billing.tasks.charge_all_tenants"
+    assert suggest("billing.tasks.charge_al", REGISTERED) == "billing.tasks.charge"  # fewer edits
+    assert suggest("ops.tasks.pnig", REGISTERED) == "ops.tasks.ping"  # a swap is one edit
+    assert suggest("jobs.ping", REGISTERED) == "ops.tasks.ping"  # the only "ping": moved module
+    assert suggest("mail.tasks.send_digests", REGISTERED) == "mail.tasks.send_digest"  # two "send_digest": closest
+    assert suggest("ops.tasks.ping()", ["ops.tasks.ping"]) == "ops.tasks.ping"
+    assert suggest("ops.tasks.zzz_unrelated", REGISTERED) is None
+    assert suggest("ops.tasks.ping", []) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.permutations(REGISTERED + ["ops.tasks.pint", "ops.tasks.pinh"]),
+       query=st.sampled_from(["ops.tasks.pin", "ops.tasks.pingg", "mail.tasks.send_digets", "billing.charge",
+                              "x.ping", "ops.tasks.pong_all"]))
+def test_suggest_depends_only_on_the_set_of_names(names, query):
+    # The live app's registry is a set and the static one is ordered by file: the same
+    # names must give the same suggestion.
+    expected = suggest(query, sorted(names))
+    assert suggest(query, names) == expected
+    assert suggest(query, set(names)) == expected
+    assert suggest(query, dict.fromkeys(names), names_by_last(reversed(names))) == expected
+    if expected is not None:  # none of the candidates is closer
+        assert all(edit_distance(query, expected) <= edit_distance(query, n) for n in names
+                   if n.rsplit(".", 1)[-1] == expected.rsplit(".", 1)[-1])
+
+
+def test_suggest_breaks_ties_alphabetically():
+    # "pin" is one edit from ping, pinh and pint alike.
+    assert suggest("ops.tasks.pin", ["ops.tasks.pint", "ops.tasks.ping", "ops.tasks.pinh"]) == "ops.tasks.ping"
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=st.text("abc._", max_size=8), b=st.text("abc._", max_size=8))
+def test_edit_distance_properties(a, b):
+    d = edit_distance(a, b)
+    assert d == edit_distance(b, a)
+    assert (d == 0) == (a == b)
+    assert abs(len(a) - len(b)) <= d <= max(len(a), len(b))
+    if len(a) >= 2:
+        swapped = a[1] + a[0] + a[2:]
+        assert edit_distance(a, swapped) == (0 if swapped == a else 1)
+
+
+# hotspot_groups / hotspot_message: BEAT005's groups and wording.
+
+
+def test_hotspot_groups_count_hourly_or_rarer_crontabs_only():
+    midnight = cron(**DAILY_MIDNIGHT)
+    entries = [("a", midnight), ("b", midnight), ("c", midnight), ("often", cron(minute="0,30", hour=0)),
+               ("interval", 60.0), ("solar", "solar")]
+    assert hotspot_groups(entries, 3) == []  # three that count, and three that do not
+    [group] = hotspot_groups(entries + [("d", midnight)], 3)
+    assert group.keys == ("a", "b", "c", "d") and group.count == 4 and group.when == "every day at 00:00"
+    assert hotspot_message(group, group.keys, 3) == (
+        '4 crontab entries fire together every day at 00:00 (hotspot-threshold is 3): "a", "b", "c", "d"')
+    assert hotspot_message(group, group.keys, 3, setting="CELERYLINT_HOTSPOT_THRESHOLD").endswith(
+        '(CELERYLINT_HOTSPOT_THRESHOLD is 3): "a", "b", "c", "d"')
+
+
+def test_hotspot_groups_report_every_entry_once_with_its_largest_group():
+    daily = [(f"d{i}", cron(**DAILY_MIDNIGHT)) for i in range(4)]
+    wednesday = ("w", cron(**DAILY_MIDNIGHT, day_of_week="wed"))
+    first = ("m", cron(**DAILY_MIDNIGHT, day_of_month=1))
+    groups = hotspot_groups(daily + [wednesday, first], 3)
+    # hotspots() finds four groups (see test_groups_are_reported_once_each_and_sorted);
+    # the smaller ones add no member, so only the largest is reported.
+    assert len(hotspots(daily + [wednesday, first], 3)) == 4
+    assert [(g.keys, g.when) for g in groups] == [
+        (("d0", "d1", "d2", "d3", "w", "m"), "Wed at 00:00 on day 1 of the month")]
+    # Two monthly jobs on different days: two groups, each with its day.
+    groups = hotspot_groups(daily[:3] + [("m1", cron(**DAILY_MIDNIGHT, day_of_month=1)),
+                                         ("m15", cron(**DAILY_MIDNIGHT, day_of_month=15))], 3)
+    assert [(g.keys, g.when) for g in groups] == [
+        (("d0", "d1", "d2", "m1"), "at 00:00 on day 1 of the month"),
+        (("d0", "d1", "d2", "m15"), "at 00:00 on day 15 of the month"),
+    ]
+
+
+def test_hotspot_message_lists_at_most_eight_names():
+    same = cron(minute=7)
+    [group] = hotspot_groups([(f"e{i}", same) for i in range(10)], 3)
+    message = hotspot_message(group, list(group.keys), 3)
+    assert message.startswith("10 crontab entries fire together every day at 00:07, 01:07, 02:07, 03:07, ...")
+    assert message.endswith('"e6", "e7", ...') and '"e8"' not in message

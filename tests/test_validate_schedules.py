@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,9 +234,10 @@ def test_more_entries_than_the_threshold_in_one_minute_is_a_hotspot(djproject):
     [finding] = data["findings"]
     assert finding["level"] == "warning"
     assert finding["entries"] == ["report-eu", "report-us", "report-apac", "report-latam"]
-    assert finding["message"].startswith("4 entries fire together every day at 05:00 (threshold 3)")
+    assert finding["message"] == ('4 crontab entries fire together every day at 05:00 (CELERYLINT_HOTSPOT_THRESHOLD '
+                                  'is 3): "report-eu", "report-us", "report-apac", "report-latam"')
     proc = manage(root, "check", env=CROWDED)
-    assert proc.returncode == 0 and "(celerylint.W001) 4 entries fire together" in proc.stderr
+    assert proc.returncode == 0 and "(celerylint.W001) 4 crontab entries fire together" in proc.stderr
     # the same regions staggered (the environment's default step), or three of them, are fine
     assert report(root, "--check-hotspots", env={"REPORT_REGIONS": "eu,us,apac,latam"})[1]["findings"] == []
     assert report(root, "--check-hotspots", env={**CROWDED, "REPORT_REGIONS": "eu,us,apac"})[1]["findings"] == []
@@ -408,20 +410,35 @@ def test_example_project_fixed_passes_the_live_checks(tmp_path):
 # --------------------------------------------------------------------------- our logic
 
 
-def test_minutes_of_week_and_intervals():
+def test_idempotency_asks_for_the_shortest_gap_between_runs():
+    # The interval is BEAT004's (crontab.interval_seconds): see test_static_and_live_verdicts_agree.
+    from types import SimpleNamespace
+
     from celery.schedules import crontab, schedule
 
-    from celerylint_runtime.django.schedules import describe_minutes, interval_seconds, minutes_of_week
+    from celerylint_runtime.django.schedules import Entry, check_idempotency
 
-    weekly = crontab(hour=3, minute=30, day_of_week="sunday")
-    assert minutes_of_week(weekly) == {3 * 60 + 30}
-    assert describe_minutes(minutes_of_week(weekly)) == "Sun at 03:30"
-    assert describe_minutes(minutes_of_week(crontab(hour="9,17", minute=0, day_of_week="mon-fri"))) == "Mon-Fri at 09:00, 17:00"
-    assert interval_seconds(weekly) == 7 * 24 * 3600
-    assert interval_seconds(crontab(minute="*/15")) == 15 * 60
-    assert interval_seconds(crontab(hour="1,23", minute=0)) == 2 * 3600  # across midnight
-    assert interval_seconds(schedule(timedelta(seconds=90))) == 90
-    assert minutes_of_week(schedule(timedelta(seconds=90))) is None
+    # What the check reads of the app (a real Celery app here would adopt the shared tasks
+    # other tests define): no time limit, so every entry without expires can pile up.
+    app = SimpleNamespace(conf=SimpleNamespace(task_time_limit=None), tasks={})
+    entries = [
+        Entry("weekly", "ops.tasks.job", crontab(hour=3, minute=30, day_of_week="sunday")),
+        Entry("quarter-hourly", "ops.tasks.job", crontab(minute="*/15")),
+        Entry("night", "ops.tasks.job", crontab(hour="1,23", minute=0)),  # 23:00 -> 01:00
+        Entry("monthly", "ops.tasks.job", crontab(hour=3, minute=0, day_of_month=1)),  # Feb 1 -> Mar 1
+        Entry("interval", "ops.tasks.job", schedule(timedelta(seconds=90))),
+        Entry("expiring", "ops.tasks.job", schedule(timedelta(seconds=90)), options={"expires": 90}),
+    ]
+    got = {f.entries[0]: f.message for f in check_idempotency(app, entries)}
+    assert set(got) == {"weekly", "quarter-hourly", "night", "monthly", "interval"}
+    assert got["weekly"].startswith(f'beat entry "weekly" runs every {7 * 86400} s without expires and its task '
+                                    f'has no time limit')
+    assert got["quarter-hourly"].endswith('set options={"expires": 900}')
+    assert got["night"].startswith('beat entry "night" runs as often as every 7200 s')  # not a regular period
+    assert got["monthly"].endswith(f'set options={{"expires": {28 * 86400}}}')
+    assert got["interval"].endswith('set options={"expires": 90}')
+    app.conf.task_time_limit = 3 * 3600  # runs end before the next one is due only for the rarer entries
+    assert {f.entries[0] for f in check_idempotency(app, entries)} == {"quarter-hourly", "night", "interval"}
 
 
 def test_hotspots_count_monthly_entries_only_on_their_days():
@@ -437,14 +454,16 @@ def test_hotspots_count_monthly_entries_only_on_their_days():
     [finding1, finding15] = sorted(check_hotspots(daily + [entry("m1", day_of_month=1), entry("m15", day_of_month=15)], 3),
                                    key=lambda f: f.entries)
     assert finding1.entries == ("d1", "d2", "d3", "m1") and finding15.entries == ("d1", "d2", "d3", "m15")
-    assert finding1.message.startswith("4 entries fire together every day at 00:00 on the days of the month they share")
+    assert finding1.message.startswith("4 crontab entries fire together at 00:00 on day 1 of the month")
+    assert finding15.message.startswith("4 crontab entries fire together at 00:00 on day 15 of the month")
     assert check_hotspots(daily[:2] + [entry("m1", day_of_month=1), entry("m15", day_of_month=15)], 3) == []
     # The same day of the month, or a month that contains it, does collide.
     [finding] = check_hotspots(daily[:2] + [entry("m1", day_of_month=1), entry("j1", day_of_month=1, month_of_year=1)], 3)
     assert finding.entries == ("d1", "d2", "m1", "j1")
     # Without day restrictions, the plain weekday grouping.
     [plain] = check_hotspots(daily + [entry("mon", day_of_week="mon")], 3)
-    assert plain.entries == ("d1", "d2", "d3", "mon") and plain.message.startswith("4 entries fire together Mon at 00:00")
+    assert plain.entries == ("d1", "d2", "d3", "mon")
+    assert plain.message.startswith("4 crontab entries fire together Mon at 00:00 (CELERYLINT_HOTSPOT_THRESHOLD is 3)")
 
 
 def test_bad_celerylint_configuration_exits_2_naming_the_key(djproject):
@@ -494,3 +513,305 @@ def test_local_pre_commit_hook_blocks_an_orphaned_entry(djproject, tmp_path):
     passing = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "validate the live beat schedule" in passing.stdout and "Passed" in passing.stdout
+
+
+# --------------------------------------------------------------------------- one schedule logic, static and live
+#
+# One schedule, written as CELERY_BEAT_SCHEDULE and as django-celery-beat rows, fed to the
+# static rules (celerylint.engine.check) and to `manage.py validate_schedules`: the same
+# orphans with the same suggestion, the same duplicates, the same hotspot groups with the
+# same "when", and the same expires for the entries that can pile up (no task has a time
+# limit, so every entry without expires can).
+
+SAME_TASKS = """\
+from celery import shared_task
+
+
+@shared_task
+def cleanup():
+    return "cleaned"
+
+
+@shared_task
+def send_digest(period="daily"):
+    return period
+
+
+@shared_task
+def build_report(region):
+    return region
+
+
+@shared_task
+def sync(region):
+    return region
+
+
+@shared_task
+def archive(scope="all"):
+    return scope
+
+
+@shared_task
+def heartbeat():
+    return "ok"
+"""
+
+# (name, task, schedule, args, kwargs, expires); a schedule is crontab keyword arguments,
+# or seconds (int: written as a number, float: as a timedelta).
+SAME_SCHEDULE = [
+    # every day at 00:00: five entries, two of them the same job
+    ("nightly-cleanup", "jobs.tasks.cleanup", {"minute": 0, "hour": 0}, None, None, 3600),
+    ("digest", "jobs.tasks.send_digest", {"minute": 0, "hour": 0}, None, {"period": "daily"}, None),
+    ("report-eu", "jobs.tasks.build_report", {"minute": 0, "hour": 0}, ("eu",), None, 3600),
+    ("report-us", "jobs.tasks.build_report", {"minute": "0", "hour": "0"}, ["us"], None, 3600),
+    ("report-eu-copy", "jobs.tasks.build_report", {"minute": "0", "hour": "0"}, ["eu"], None, 3600),
+    # 09:00 on weekdays, with a monthly and a quarterly job that join them on the 1st
+    ("sync-eu", "jobs.tasks.sync", {"minute": 0, "hour": 9, "day_of_week": "mon-fri"}, ("eu",), None, 3600),
+    ("sync-us", "jobs.tasks.sync", {"minute": 0, "hour": 9, "day_of_week": "1-5"}, ("us",), None, 3600),
+    ("sync-apac", "jobs.tasks.sync", {"minute": 0, "hour": 9}, ("apac",), None, 3600),
+    ("sync-eu-evening", "jobs.tasks.sync", {"minute": 0, "hour": 18}, ("eu",), None, 3600),  # not a duplicate
+    ("archive-monthly", "jobs.tasks.archive", {"minute": 0, "hour": 9, "day_of_month": 1}, None, None, None),
+    ("archive-quarterly", "jobs.tasks.archive", {"minute": 0, "hour": 9, "day_of_month": 1,
+                                                 "month_of_year": "1,4,7,10"}, None, {"scope": "quarter"}, 3600),
+    # intervals: 300 s twice, the second without expires
+    ("heartbeat", "jobs.tasks.heartbeat", 300, None, None, 300),
+    ("heartbeat-2", "jobs.tasks.heartbeat", 300.0, None, None, None),
+    # irregular crontab: 23:15 -> 01:15 is the shortest gap
+    ("evening-and-night", "jobs.tasks.heartbeat", {"minute": 15, "hour": "1,23"}, None, None, None),
+    # a renamed task
+    ("digest-weekly", "jobs.tasks.send_digests", {"minute": 30, "hour": 7, "day_of_week": "sun"}, None,
+     {"period": "weekly"}, None),
+]
+
+
+def _settings_entry(name, task, schedule, args, kwargs, expires) -> str:
+    if isinstance(schedule, dict):
+        when = "crontab(" + ", ".join(f"{k}={v!r}" for k, v in schedule.items()) + ")"
+    elif isinstance(schedule, float):
+        when = f"timedelta(seconds={int(schedule)})"
+    else:
+        when = repr(schedule)
+    fields = [f'"task": {task!r}', f'"schedule": {when}']
+    if args is not None:
+        fields.append(f'"args": {args!r}')
+    if kwargs is not None:
+        fields.append(f'"kwargs": {kwargs!r}')
+    if expires is not None:
+        fields.append(f'"options": {{"expires": {expires}}}')
+    return f"    {name!r}: {{{', '.join(fields)}}},\n"
+
+
+def _row(name, task, schedule, args, kwargs, expires) -> str:
+    if isinstance(schedule, dict):
+        when = ("crontab=CrontabSchedule.objects.create(timezone='UTC', "
+                + ", ".join(f"{k}={str(v)!r}" for k, v in schedule.items()) + ")")
+    else:
+        when = f"interval=IntervalSchedule.objects.create(every={int(schedule)}, period=IntervalSchedule.SECONDS)"
+    return (f"PeriodicTask.objects.create(name={name!r}, task={task!r}, {when}, "
+            f"args={json.dumps(list(args or []))!r}, kwargs={json.dumps(kwargs or {})!r}, "
+            f"expire_seconds={expires!r})\n")
+
+
+def schedule_project(root: Path, schedule_in_settings: bool) -> Path:
+    files = {
+        "manage.py": (DJPROJECT / "manage.py").read_text(),
+        "config/__init__.py": "from .celery import app as celery_app\n\n__all__ = (\"celery_app\",)\n",
+        "config/celery.py": ("import os\n\nfrom celery import Celery\n\n"
+                             "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"config.settings\")\n\n"
+                             "app = Celery(\"config\")\n"
+                             "app.config_from_object(\"django.conf:settings\", namespace=\"CELERY\")\n"
+                             "app.autodiscover_tasks()\n"),
+        "config/settings.py": (
+            "import os\nfrom datetime import timedelta\n\nfrom celery.schedules import crontab\n\n"
+            "SECRET_KEY = \"tests\"\nUSE_TZ = True\nTIME_ZONE = \"UTC\"\n"
+            "DEFAULT_AUTO_FIELD = \"django.db.models.BigAutoField\"\n"
+            "INSTALLED_APPS = [\"django.contrib.contenttypes\", \"django_celery_beat\", "
+            "\"celerylint_runtime.django\", \"jobs\"]\n"
+            "DATABASES = {\"default\": {\"ENGINE\": \"django.db.backends.sqlite3\", "
+            "\"NAME\": os.environ[\"DJ_SQLITE_PATH\"]}}\n"
+            "CELERY_BROKER_URL = \"memory://\"\nCELERY_TIMEZONE = TIME_ZONE\n\n"
+            "CELERY_BEAT_SCHEDULE = {\n"
+            + ("".join(_settings_entry(*entry) for entry in SAME_SCHEDULE) if schedule_in_settings else "")
+            + "}\n"),
+        "jobs/__init__.py": "",
+        "jobs/tasks.py": SAME_TASKS,
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def static_verdicts(root: Path) -> dict:
+    from celerylint.config import load_settings
+    from celerylint.engine import check
+
+    result = check([], load_settings(str(root)), str(root), use_cache=False, jobs=1,
+                   select=("BEAT001", "BEAT003", "BEAT004", "BEAT005"))
+    verdicts = {"orphaned": set(), "duplicates": set(), "hotspots": set(), "expires": set()}
+    for d in result.diagnostics:
+        if d.code == "BEAT001":
+            key, task = re.match(r'beat entry "(.*?)" names task "(.*?)"', d.message).groups()
+            hint = re.search(r'did you mean "(.*?)"\?', d.message)
+            verdicts["orphaned"].add((key, task, hint and hint.group(1)))
+        elif d.code == "BEAT003":
+            later, first = re.match(r'beat entry "(.*?)" duplicates "(.*?)"', d.message).groups()
+            verdicts["duplicates"].add((first, later))
+        elif d.code == "BEAT005":
+            count, when, names = re.match(r"(\d+) crontab entries fire together (.*) \(hotspot-threshold is 3\): (.*)",
+                                          d.message).groups()
+            members = tuple(re.findall(r'"(.*?)"', names))
+            assert len(members) == int(count)
+            verdicts["hotspots"].add((members, when))
+        elif d.code == "BEAT004":
+            key = re.match(r'beat entry "(.*?)"', d.message).group(1)
+            arg = d.fix.edits[0].arg if d.fix else None
+            seconds = arg[1] if isinstance(arg, tuple) else arg
+            verdicts["expires"].add((key, None if seconds is None else str(int(seconds))))
+    return verdicts
+
+
+def live_verdicts(data: dict) -> dict:
+    verdicts = {"orphaned": set(), "duplicates": set(), "hotspots": set(), "expires": set()}
+    for f in data["findings"]:
+        if f["check"] == "orphaned":
+            task = re.search(r'names task "(.*?)"', f["message"]).group(1)
+            hint = re.search(r'did you mean "(.*?)"\?', f["message"])
+            verdicts["orphaned"].add((f["entries"][0], task, hint and hint.group(1)))
+        elif f["check"] == "duplicates":
+            verdicts["duplicates"].add(tuple(f["entries"]))
+        elif f["check"] == "hotspots":
+            count, when = re.match(r"(\d+) crontab entries fire together (.*) \(CELERYLINT_HOTSPOT_THRESHOLD is 3\)",
+                                   f["message"]).groups()
+            assert len(f["entries"]) == int(count)
+            verdicts["hotspots"].add((tuple(f["entries"]), when))
+        elif f["check"] == "idempotency":
+            verdicts["expires"].add((f["entries"][0], re.search(r'"expires": (\S+)}', f["message"]).group(1)))
+        else:
+            assert f["check"] == "database" and f["level"] == "warning", f  # no migrated database: no rows
+    return verdicts
+
+
+def unordered(verdicts: dict) -> dict:
+    """Database rows come in the database's order: compare groups and pairs as sets."""
+    return {**verdicts,
+            "duplicates": {frozenset(pair) for pair in verdicts["duplicates"]},
+            "hotspots": {(frozenset(members), when) for members, when in verdicts["hotspots"]}}
+
+
+def test_static_and_live_verdicts_agree(tmp_path):
+    in_settings = schedule_project(tmp_path / "settings", schedule_in_settings=True)
+    static = static_verdicts(in_settings)
+    code, data = report(in_settings, "--no-static")
+    assert code == 1  # the orphan
+    live = live_verdicts(data)
+    assert {e["name"] for e in data["entries"]} == {entry[0] for entry in SAME_SCHEDULE}
+    assert live == static
+
+    # Not vacuous: each verdict, worked out by hand.
+    assert static["orphaned"] == {("digest-weekly", "jobs.tasks.send_digests", "jobs.tasks.send_digest")}
+    assert static["duplicates"] == {("report-eu", "report-eu-copy"), ("heartbeat", "heartbeat-2")}
+    assert static["hotspots"] == {
+        (("nightly-cleanup", "digest", "report-eu", "report-us", "report-eu-copy"), "every day at 00:00"),
+        (("sync-eu", "sync-us", "sync-apac", "archive-monthly", "archive-quarterly"),
+         "Mon-Fri at 09:00 on day 1 of Jan, Apr, Jul, Oct"),
+    }
+    assert static["expires"] == {
+        ("digest", str(86400)), ("archive-monthly", str(28 * 86400)), ("heartbeat-2", "300"),
+        ("evening-and-night", str(2 * 3600)), ("digest-weekly", str(7 * 86400)),
+    }
+
+    # The same schedule as django-celery-beat rows (CrontabSchedule, IntervalSchedule),
+    # read by the live checks only: the same verdicts again.
+    as_rows = schedule_project(tmp_path / "rows", schedule_in_settings=False)
+    env = {"DJ_SQLITE_PATH": str(as_rows / "db.sqlite3")}
+    assert manage(as_rows, "migrate", "--verbosity", "0", env=env).returncode == 0
+    rows = ("from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask\n"
+            + "".join(_row(*entry) for entry in SAME_SCHEDULE))
+    proc = manage(as_rows, "shell", "-c", rows, env=env)
+    assert proc.returncode == 0, proc.stderr
+    code, data = report(as_rows, "--no-static", env=env)
+    assert code == 1
+    assert {e["source"] for e in data["entries"]} == {"database"} and len(data["entries"]) == len(SAME_SCHEDULE)
+    assert unordered(live_verdicts(data)) == unordered(static)
+
+
+# --------------------------------------------------------------------------- without celerylint
+
+HIDDEN = {
+    # celerylint not installed: importing it fails as a missing module does
+    "absent": {"celerylint/__init__.py": "raise ModuleNotFoundError(\"No module named 'celerylint'\", "
+                                         "name='celerylint')\n"},
+    # a celerylint from before the shared schedule logic
+    "too old": {"celerylint/__init__.py": "__version__ = '0.0.1'\n",
+                "celerylint/project/__init__.py": "",
+                "celerylint/project/crontab.py": "def hotspots(entries, threshold=3):\n    return []\n"},
+}
+
+
+@pytest.mark.parametrize("kind", list(HIDDEN))
+def test_runtime_without_celerylint(djproject, tmp_path, kind):
+    # celerylint-runtime does not require celerylint: the orphan check and celerylint.E001
+    # still work (without the "did you mean" hint); the checks that share celerylint's
+    # schedule logic say that they did not run, rather than pass.
+    stub = tmp_path / "stub"
+    for rel, text in HIDDEN[kind].items():
+        (stub / rel).parent.mkdir(parents=True, exist_ok=True)
+        (stub / rel).write_text(text)
+    env = {**CROWDED, "PYTHONPATH": os.pathsep.join([str(stub), os.environ.get("PYTHONPATH", "")])}
+    root = djproject(ORPHAN, "bad")
+    code, data = report(root, env=env)
+    assert code == 1
+    orphan = by_check(data, "orphaned")
+    assert [f["entries"] for f in orphan] == [["send-digest"]]
+    assert orphan[0]["message"] == ('beat entry "send-digest" names task "jobs.tasks.send_digests", which is not '
+                                    'registered: register a task by that name or remove the entry')
+    skipped = {f["check"]: f for f in data["findings"] if f["check"] != "orphaned"}
+    assert set(skipped) == {"duplicates", "hotspots", "idempotency"}  # no static findings either
+    for check, finding in skipped.items():
+        assert finding["level"] == "warning" and finding["entries"] == []
+        assert " not run: it needs celerylint installed (`pip install celerylint`)" in finding["message"]
+    assert skipped["hotspots"]["message"].startswith("hotspot check not run")
+    # the system checks: E001 as usual, and I001 for the hotspot check that did not run
+    proc = manage(root, "check", env=env)
+    assert proc.returncode == 1
+    assert ('send-digest: (celerylint.E001) beat entry "send-digest" names task "jobs.tasks.send_digests", '
+            'which is not registered: register') in proc.stderr
+    assert "(celerylint.I001) hotspot check not run: it needs celerylint installed" in proc.stderr
+    assert "celerylint.W001" not in proc.stderr
+    # with celerylint, the same project gets the hint and the hotspot
+    code, data = report(root, "--no-static", env=CROWDED)
+    assert 'did you mean "jobs.tasks.send_digest"?' in by_check(data, "orphaned")[0]["message"]
+    assert [f["entries"] for f in by_check(data, "hotspots")] == [
+        ["report-eu", "report-us", "report-apac", "report-latam"]]
+
+
+def test_system_check_says_nothing_without_celerylint_when_no_hotspot_is_possible(djproject, tmp_path):
+    stub = tmp_path / "stub"
+    (stub / "celerylint").mkdir(parents=True)
+    (stub / "celerylint" / "__init__.py").write_text(HIDDEN["absent"]["celerylint/__init__.py"])
+    env = {"PYTHONPATH": os.pathsep.join([str(stub), os.environ.get("PYTHONPATH", "")])}
+    root = djproject({"config/settings.py": [("CELERY_TASK_TIME_LIMIT = 600", "CELERY_TASK_TIME_LIMIT = 600\n"
+                                              "CELERYLINT_HOTSPOT_THRESHOLD = 5")]})
+    # five beat entries (one report region) cannot be more than five in one minute
+    proc = manage(root, "check", env={**env, "REPORT_REGIONS": "eu"})
+    assert proc.returncode == 0 and "celerylint" not in proc.stderr + proc.stdout
+    # six could be
+    proc = manage(root, "check", env={**env, "REPORT_REGIONS": "eu,us"})
+    assert proc.returncode == 0 and "(celerylint.I001) hotspot check not run" in proc.stderr
+
+
+def test_live_checks_load_the_shared_logic_without_libcst(djproject):
+    # With celerylint installed, the live checks use its schedule logic, which is
+    # standard-library only: a production app running them never imports libcst.
+    root = djproject()
+    script = ("import io, sys\nimport django\ndjango.setup()\n"
+              "from django.core.management import call_command\n"
+              "call_command('validate_schedules', '--no-static', stdout=io.StringIO())\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('celerylint', 'libcst')))\n")
+    full = environment(root, {"DJANGO_SETTINGS_MODULE": "config.settings"})
+    proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, env=full,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1].replace("'", '"')) == ["celerylint", "celerylint.project", "celerylint.project.crontab"]

@@ -13,13 +13,17 @@
 
 from __future__ import annotations
 
-from celerylint.project.index import ProjectIndex
-from celerylint.project.schedules import Schedules
-from celerylint.project.tasks import TaskRegistry
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: `celerylint.project.crontab` alone loads nothing else
+    from celerylint.project.index import ProjectIndex
 
 
 class Project:
-    def __init__(self, index: ProjectIndex, tenancy_files: set[str] | None = None):
+    def __init__(self, index: "ProjectIndex", tenancy_files: set[str] | None = None):
+        from celerylint.project.schedules import Schedules
+        from celerylint.project.tasks import TaskRegistry
+
         self.index = index
         self.settings = index.settings
         self.notes = index.notes  # --verbose remarks

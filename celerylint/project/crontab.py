@@ -1,9 +1,17 @@
-"""Static model of Celery's ``crontab`` schedules (standard library only).
+"""Celery's ``crontab`` schedules, and the schedule logic celerylint's static rules
+share with ``manage.py validate_schedules`` (standard library only).
 
-Used by BEAT005 (too many crontab entries firing in the same minute) and by
-BEAT004's fix (a schedule's interval in seconds, when it is statically known).
-Inputs are plain Python values the analyzer has already folded from source:
-ints, strings, lists/tuples/sets of ints, ``range`` objects.
+This module is the ONE implementation of: crontab expansion, hotspot grouping and
+its wording (BEAT005, validate_schedules ``--check-hotspots``), the "did you mean"
+suggestion (BEAT001, ``--check-orphaned-tasks``), the identity of duplicate entries
+(BEAT003, ``--check-duplicates``) and a schedule's interval, the ``expires`` to set
+(BEAT004's fix, ``--check-idempotency``).  The runtime (``celerylint_runtime``)
+imports it without libcst, so it must never import anything outside the standard
+library, nor any other celerylint module.
+
+Static inputs are plain Python values the analyzer has already folded from source:
+ints, strings, lists/tuples/sets of ints, ``range`` objects.  Live inputs are
+Celery's own schedule objects, converted by ``schedule_from_celery``.
 
 Celery semantics this module reproduces (checked against celery 5.7,
 ``celery/schedules.py`` and ``celery/utils/time.py``):
@@ -69,21 +77,40 @@ schedule's time zone.
 
 from __future__ import annotations
 
+import calendar
+import difflib
+import functools
+import json
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 __all__ = [
+    "SHARED_SCHEDULE_LOGIC",
     "Crontab",
     "Hotspot",
+    "HotspotGroup",
     "crontab_from_call",
     "crontab_from_string",
     "describe_minutes",
+    "edit_distance",
+    "entry_identity",
+    "hotspot_groups",
+    "hotspot_message",
     "hotspots",
+    "interval_seconds",
     "minutes_of_week",
+    "names_by_last",
     "parse_field",
     "period_seconds",
+    "schedule_from_celery",
+    "suggest",
 ]
+
+# The version of the API above that celerylint_runtime relies on (it checks this
+# before using the module, so an older celerylint is reported, not crashed on).
+SHARED_SCHEDULE_LOGIC = 1
 
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -511,3 +538,237 @@ def _spans(values: Iterable[int], name: Callable[[int], str]) -> str:
         else:
             out.append(f"{name(lo)}-{name(hi)}")
     return ", ".join(out)
+
+
+# --------------------------------------------------------------------------- live schedules
+
+
+def schedule_from_celery(value: object) -> Crontab | float | None:
+    """A live Celery schedule as this module models it: a ``Crontab`` for
+    ``celery.schedules.crontab`` (and subclasses such as django-celery-beat's
+    ``TzAwareCrontab``), seconds for an interval (``celery.schedules.schedule``, whose
+    ``run_every`` is a timedelta, a bare ``timedelta`` or a number of seconds, as
+    ``beat_schedule`` accepts), None for anything else (solar, clocked, custom).
+
+    Duck-typed, so that this module needs no Celery: a crontab is an object with the
+    five expanded field sets.
+    """
+    if all(hasattr(value, name) for name in _FIELD_ORDER):
+        try:
+            return Crontab(*(frozenset(getattr(value, name)) for name in _FIELD_ORDER))
+        except (TypeError, ValueError):
+            return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    run_every = getattr(value, "run_every", None)
+    if isinstance(run_every, timedelta):
+        return run_every.total_seconds()
+    return None
+
+
+# --------------------------------------------------------------------------- intervals (expires)
+
+
+def interval_seconds(schedule: object) -> float | None:
+    """The shortest time between two consecutive runs of ``schedule``, in seconds: the
+    ``expires`` that BEAT004's fix sets and validate_schedules' idempotency check asks
+    for (a run that has not started when the next one is due is stale).
+
+    ``schedule`` is a ``Crontab`` or an interval in seconds (a positive number);
+    anything else is None.  For a crontab, the gap between consecutive firings over
+    the whole 400-year Gregorian cycle, day_of_month and month_of_year honoured (all
+    fields must match, as in Celery); equal to ``period_seconds`` when that is not
+    None.  None for a crontab that never fires (day 30 of February).
+    """
+    if isinstance(schedule, Crontab):
+        minutes = sorted({h * 60 + m for h in schedule.hour for m in schedule.minute})
+        day_gap = _shortest_day_gap(schedule.day_of_week, schedule.day_of_month, schedule.month_of_year)
+        if not minutes or day_gap is None:
+            return None
+        gaps = [b - a for a, b in zip(minutes, minutes[1:])]
+        gaps.append(day_gap * MINUTES_PER_DAY - minutes[-1] + minutes[0])  # last firing of a day -> first of the next
+        return float(min(gaps) * 60)
+    if isinstance(schedule, (int, float)) and not isinstance(schedule, bool) and schedule > 0:
+        return float(schedule)
+    return None
+
+
+_GREGORIAN_CYCLE_YEARS = 400
+
+
+@functools.lru_cache(maxsize=512)
+def _shortest_day_gap(dow: frozenset[int], dom: frozenset[int], moy: frozenset[int]) -> int | None:
+    """The fewest days between two consecutive days a crontab fires on (1 = every day),
+    or None when it fires on no day at all."""
+    if not dow:
+        return None
+    weekdays = sorted(dow)
+    weekly = min([b - a for a, b in zip(weekdays, weekdays[1:])] + [7 - weekdays[-1] + weekdays[0]])
+    if dom == _ALL_DOM and moy == _ALL_MOY:  # the days repeat weekly
+        return weekly
+    # Every firing day of one whole Gregorian cycle (weekdays repeat with it: 146097 days
+    # is a whole number of weeks), the wrap-around to the next cycle included.
+    months, month_days = sorted(moy), sorted(dom)
+    first = previous = None
+    best = None
+    for year in range(2001, 2001 + _GREGORIAN_CYCLE_YEARS):
+        for month in months:
+            start = date(year, month, 1).toordinal() - 1
+            length = calendar.monthrange(year, month)[1]
+            for day in month_days:
+                if day > length:
+                    break
+                ordinal = start + day
+                if ordinal % 7 not in dow:  # ordinal 1 (0001-01-01) is a Monday: Celery's 1
+                    continue
+                if previous is None:
+                    first = ordinal
+                elif best is None or ordinal - previous < best:
+                    best = ordinal - previous
+                    if best == weekly:  # day_of_week allows nothing shorter
+                        return best
+                previous = ordinal
+    if first is None:
+        return None
+    cycle = date(2001 + _GREGORIAN_CYCLE_YEARS, 1, 1).toordinal() - date(2001, 1, 1).toordinal()
+    wrap = first + cycle - previous
+    return wrap if best is None else min(best, wrap)
+
+
+# --------------------------------------------------------------------------- hotspot groups
+
+
+@dataclass(frozen=True)
+class HotspotGroup:
+    """A group of entries to report as a hotspot, with the wording of when they collide."""
+
+    keys: tuple  # the entries' keys, in input order
+    count: int  # len(keys)
+    when: str  # "every day at 00:00", "Mon-Fri at 09:00", "at 00:00 on day 1 of the month"
+    minute_of_week: int  # earliest minute of the week at which exactly this group fires
+
+
+def hotspot_groups(entries: Sequence[tuple[object, object]], threshold: int = 3) -> list[HotspotGroup]:
+    """The hotspots of a schedule, as BEAT005 and validate_schedules report them.
+
+    ``entries`` are (key, schedule) pairs (keys need not be hashable); only ``Crontab`` schedules that fire at most
+    once an hour (one minute value) count: interval schedules and more frequent
+    crontabs are steady background load, present at every hotspot and none of its
+    cause.  The groups are ``hotspots()``'s (largest first), keeping those with at
+    least one member not in an earlier group: every entry is reported once, with the
+    largest group it fires in.  ``when`` describes the minutes of the week all members
+    fire at, followed by the day_of_month/month_of_year condition when there is one.
+    """
+    crons = [(key, schedule) for key, schedule in entries
+             if isinstance(schedule, Crontab) and len(schedule.minute) == 1]
+    covered: set[int] = set()
+    groups = []
+    for spot in hotspots([(i, schedule) for i, (_, schedule) in enumerate(crons)], threshold):
+        if covered.issuperset(spot.keys):
+            continue
+        covered.update(spot.keys)
+        together = frozenset.intersection(*(minutes_of_week(crons[i][1]) for i in spot.keys))
+        when = describe_minutes(together)
+        if spot.note:
+            when = when.removeprefix("every day ") + f" {spot.note}"
+        groups.append(HotspotGroup(keys=tuple(crons[i][0] for i in spot.keys), count=spot.count, when=when,
+                                   minute_of_week=spot.minute_of_week))
+    return groups
+
+
+def hotspot_message(group: HotspotGroup, names: Sequence[str], threshold: int,
+                    setting: str = "hotspot-threshold") -> str:
+    """``4 crontab entries fire together every day at 00:00 (hotspot-threshold is 3):
+    "a", "b", "c", "d"``; ``names`` are the members' names (the first 8 are listed),
+    ``setting`` the name of the threshold's setting where the message is read."""
+    listed = ", ".join(f'"{n}"' for n in names[:8]) + (", ..." if len(names) > 8 else "")
+    return f"{group.count} crontab entries fire together {group.when} ({setting} is {threshold}): {listed}"
+
+
+# --------------------------------------------------------------------------- duplicate identity
+
+
+def entry_identity(task: object, args: object, kwargs: object, schedule: object) -> tuple | None:
+    """What makes two beat entries of one schedule the same job (BEAT003 and
+    validate_schedules' duplicates check): the same task, the same arguments and the
+    same schedule.  Two entries with equal identities send the same message at the
+    same moments, so the job runs twice.
+
+    Arguments compare as the JSON Celery would send: a tuple equals a list with the
+    same items, missing ``args``/``kwargs`` (or None) equal empty ones, keyword order
+    does not matter.  ``schedule`` is a ``Crontab`` (compared by its expanded fields)
+    or an interval in seconds; None (not comparable) for any other schedule (solar,
+    clocked, unknown) or a missing task name.
+    """
+    if not isinstance(task, str) or not task:
+        return None
+    if isinstance(schedule, Crontab):
+        when: object = schedule
+    elif isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
+        when = float(schedule)
+    else:
+        return None
+    return (task, _canonical(() if args is None else args), _canonical({} if kwargs is None else kwargs), when)
+
+
+def _canonical(value: object) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    except (TypeError, ValueError):  # keys of mixed types, circular values
+        return repr(value)
+
+
+# --------------------------------------------------------------------------- "did you mean"
+
+
+def names_by_last(registered: Iterable[str]) -> dict[str, list[str]]:
+    """The registered task names by their last dotted component (``suggest``'s table;
+    build it once when suggesting for many names)."""
+    table: dict[str, list[str]] = {}
+    for name in registered:
+        table.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+    return table
+
+
+def suggest(name: str, registered: Collection[str], by_last: Mapping[str, list[str]] | None = None) -> str | None:
+    """The registered task name closest to ``name`` (BEAT001 and validate_schedules'
+    orphan check), or None.
+
+    ``name`` without parentheses when that is registered; else the only registered
+    name with the same function name; else, among the names whose function name is
+    close (difflib, ratio >= 0.6, the 10 best), the one with the smallest edit
+    distance over the whole name (``edit_distance``), ties broken alphabetically.
+    Depends only on the set of names, not on their order.  ``by_last`` is
+    ``names_by_last(registered)``, when the caller keeps it.
+    """
+    stripped = name.replace("(", "").replace(")", "")
+    if stripped != name and stripped in registered:
+        return stripped
+    if by_last is None:
+        by_last = names_by_last(registered)
+    last = stripped.rsplit(".", 1)[-1]
+    if len(by_last.get(last, ())) == 1:
+        return by_last[last][0]
+    close = difflib.get_close_matches(last, list(by_last), n=10, cutoff=0.6)
+    candidates = {full for short in close for full in by_last[short]}
+    if not candidates:
+        return None
+    return min(candidates, key=lambda n: (edit_distance(stripped, n), n))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and
+    transpositions of adjacent characters each cost one."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]

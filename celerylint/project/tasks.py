@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from celerylint.facts.model import UNKNOWN, CallExpr, ClassFacts, FileFacts, FunctionFacts, Num, Ref, SourceFile
+from celerylint.project import crontab
 from celerylint.project.index import ProjectIndex, memo
 
 _ANYTHING = re.compile(r".*", re.DOTALL)
@@ -365,41 +366,8 @@ class TaskRegistry:
         self.index.parse_files_mentioning(tuple(n for n in needles if n))
 
     def suggest(self, name: str) -> str | None:
-        """The registered name closest to `name`: the same function name elsewhere, else
-        the closest function names (short strings, so cheap to compare) ranked by edit
-        distance over the whole name (a swap of two letters counts as one edit)."""
-        import difflib
-
-        stripped = name.replace("(", "").replace(")", "")
-        if stripped != name and stripped in self.registry:
-            return stripped
+        """The registered name closest to `name` (crontab.suggest, shared with
+        validate_schedules); its table of last names is built once per registry size."""
         if self._by_last is None or self._by_last[0] != len(self.registry):
-            by_last: dict[str, list[str]] = {}
-            for registered in self.registry:
-                by_last.setdefault(registered.rsplit(".", 1)[-1], []).append(registered)
-            self._by_last = (len(self.registry), by_last)
-        by_last = self._by_last[1]
-        last = stripped.rsplit(".", 1)[-1]
-        if len(by_last.get(last, ())) == 1:
-            return by_last[last][0]
-        close = difflib.get_close_matches(last, list(by_last), n=10, cutoff=0.6)
-        candidates = [full for short in close for full in by_last[short]]
-        if not candidates:
-            return None
-        return min(candidates, key=lambda n: (_edit_distance(stripped, n), candidates.index(n)))
-
-
-def _edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions and
-    transpositions of adjacent characters each cost one."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
+            self._by_last = (len(self.registry), crontab.names_by_last(self.registry))
+        return crontab.suggest(name, self.registry, self._by_last[1])

@@ -31,8 +31,10 @@ class BeatEntryWithoutExpires(Rule):
     ```
 
     ## Fix safety
-    Safe. The fix sets `expires` to the schedule's interval when it is statically known
-    (an interval, or a crontab with a regular period); otherwise there is no fix.
+    Safe. The fix sets `expires` to the schedule's interval when it is statically known:
+    an interval schedule's, or the shortest gap between two firings of a crontab (a
+    queued run that has not started when the next one is due is stale); otherwise there
+    is no fix. `manage.py validate_schedules --check-idempotency` asks for the same value.
 
     ## Use instead
     ```python
@@ -105,11 +107,10 @@ class BeatEntryWithoutExpires(Rule):
 
 
 def _fix(entry, options):
-    """`expires` = the schedule's interval, where it is statically known: an interval
-    schedule, or a crontab that fires at a regular period."""
-    schedule = entry.schedule
-    seconds = schedule if isinstance(schedule, float) else (
-        crontab.period_seconds(schedule) if isinstance(schedule, crontab.Crontab) else None)
+    """`expires` = the schedule's interval (`crontab.interval_seconds`, shared with
+    validate_schedules' idempotency check), where it is statically known: an interval
+    schedule, or the shortest gap between a crontab's firings."""
+    seconds = crontab.interval_seconds(entry.schedule)
     if not seconds or entry.value_span is None or options is UNKNOWN:
         return None
     if entry.kind == "periodic":

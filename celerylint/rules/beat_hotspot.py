@@ -128,24 +128,11 @@ class BeatHotspot(Rule):
         for schedule in project.schedules.all():
             if schedule.merged_into is not None:
                 continue
-            entries = [e for e in schedule.all_entries()
-                       if isinstance(e.schedule, crontab.Crontab) and e.anchor and len(e.schedule.minute) == 1]
-            if len(entries) <= threshold:
-                continue
-            by_id = {id(e): e for e in entries}
-            for spot in crontab.hotspots([(id(e), e.schedule) for e in entries], threshold):
-                together = frozenset.intersection(*(crontab.minutes_of_week(by_id[k].schedule) for k in spot.keys))
-                when = crontab.describe_minutes(together)
-                if spot.note:
-                    when = when.removeprefix("every day ") + f" {spot.note}"
-                names = [by_id[k].key or "?" for k in spot.keys]
-                listed = ", ".join(f'"{n}"' for n in names[:8]) + (", ..." if len(names) > 8 else "")
-                for key in spot.keys:
-                    entry = by_id[key]
+            entries = [e for e in schedule.all_entries() if e.anchor]
+            for group in crontab.hotspot_groups([(e, e.schedule) for e in entries], threshold):
+                message = crontab.hotspot_message(group, [e.key or "?" for e in group.keys], threshold)
+                for entry in group.keys:
                     if entry.identity in reported:
                         continue
                     reported.add(entry.identity)
-                    yield self.report(
-                        entry.rel, entry.anchor,
-                        f"{spot.count} crontab entries fire together {when} (hotspot-threshold is {threshold}): {listed}",
-                    )
+                    yield self.report(entry.rel, entry.anchor, message)

@@ -1,4 +1,6 @@
 from celerylint.facts.model import UNKNOWN
+from celerylint.project import crontab
+from celerylint.project.index import Call
 from celerylint.rules.base import Rule
 
 
@@ -6,7 +8,11 @@ class DuplicateBeatEntry(Rule):
     """## What it does
     Flags duplicate beat entries: the same key twice in one dict literal (Python keeps
     only the last one), or an entry with the same task, args, kwargs and schedule as
-    an earlier entry of the same schedule.
+    an earlier entry of the same schedule. Arguments compare as the JSON message Celery
+    sends (a tuple equals a list, keyword order does not matter); crontabs compare by
+    when they fire, intervals by their seconds; solar schedules and values the
+    analyzer cannot read are never duplicates. `manage.py validate_schedules
+    --check-duplicates` uses the same identity on the live schedule.
 
     ## Why is this bad?
     A repeated key silently drops the first entry; an identical entry under another
@@ -110,10 +116,20 @@ class DuplicateBeatEntry(Rule):
 
 
 def _signature(entry):
-    if entry.task is None or entry.schedule is UNKNOWN or entry.args is UNKNOWN or entry.kwargs is UNKNOWN:
+    """The entry's identity (`crontab.entry_identity`, shared with validate_schedules'
+    duplicates check), or None when part of it cannot be read statically: an unreadable
+    value never makes two entries equal."""
+    if not all(_readable(value) for value in (entry.args, entry.kwargs)):
         return None
-    try:
-        return (entry.task, repr(entry.args), repr(sorted(entry.kwargs.items()) if isinstance(entry.kwargs, dict) else entry.kwargs),
-                repr(entry.schedule))
-    except TypeError:
-        return None
+    return crontab.entry_identity(entry.task, entry.args, entry.kwargs, entry.schedule)
+
+
+def _readable(value) -> bool:
+    """Plain data all the way down (no UNKNOWN and no unevaluated call inside)."""
+    if value is UNKNOWN or isinstance(value, Call):
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_readable(v) for v in value)
+    if isinstance(value, dict):
+        return all(_readable(k) and _readable(v) for k, v in value.items())
+    return True

@@ -1,7 +1,11 @@
 """Django system checks on the live beat schedule: `manage.py check` reports
 celerylint.E001 (an entry whose task is not registered), celerylint.E003 (a database
 entry whose schedule cannot be built) and celerylint.W001 (a hotspot: more than
-CELERYLINT_HOTSPOT_THRESHOLD entries firing in one minute)."""
+CELERYLINT_HOTSPOT_THRESHOLD entries firing in one minute).
+
+E001 and E003 need only Celery (E001's "did you mean" hint needs celerylint). W001
+shares BEAT005's logic with celerylint: without celerylint installed, a schedule with
+more entries than the threshold gets celerylint.I001 (the hotspot check did not run)."""
 
 from __future__ import annotations
 
@@ -33,6 +37,12 @@ def check_beat_schedule(app_configs=None, databases=None, **kwargs) -> list:
     for finding in schedules.check_orphaned(entries, registered):
         messages.append(checks.Error(finding.message, obj=finding.entries[0], id="celerylint.E001",
                                      hint="Run `manage.py validate_schedules --check-orphaned-tasks --verbose`."))
+    if schedules.shared_logic() is None:
+        if len(entries) > threshold:  # up to `threshold` entries cannot make a hotspot
+            messages.append(checks.Info(schedules.needs_celerylint("hotspots").message, obj="CELERY_BEAT_SCHEDULE",
+                                        id="celerylint.I001",
+                                        hint="pip install celerylint, or silence celerylint.I001."))
+        return messages
     for finding in schedules.check_hotspots(entries, threshold):
         messages.append(checks.Warning(finding.message, obj="CELERY_BEAT_SCHEDULE", id="celerylint.W001",
                                        hint="Spread these entries over different minutes."))

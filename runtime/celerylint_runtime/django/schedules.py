@@ -8,6 +8,14 @@ autodiscovery are imported; its schedule is `app.conf.beat_schedule` once config
 (so `on_after_configure` / `on_after_finalize` handlers have added their
 `add_periodic_task` entries), plus the enabled `PeriodicTask` rows of
 django-celery-beat when it is installed and the database is reachable.
+
+The checks run the schedule logic of celerylint's static rules (crontab expansion,
+hotspot grouping and wording, "did you mean", duplicate identity, intervals), from
+its standard-library-only module `celerylint.project.crontab`, so an entry gets the same
+verdict live and static. `shared_logic()` is the one place that imports it. Without
+celerylint installed, the orphan check (and the system check celerylint.E001) still
+runs, without its "did you mean" hint; the hotspot, duplicates and idempotency checks
+report that they need celerylint instead of passing.
 """
 
 from __future__ import annotations
@@ -19,8 +27,6 @@ from importlib import import_module
 from typing import Any, Iterable
 
 DEFAULT_HOTSPOT_THRESHOLD = 3
-WEEK_MINUTES = 7 * 24 * 60
-DAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 
 
 @dataclass
@@ -177,36 +183,40 @@ def _json(text: str, default: Any) -> Any:
         return default
 
 
-# --------------------------------------------------------------------------- schedules
+# --------------------------------------------------------------------------- the shared schedule logic
+
+_shared_logic: Any = False  # not looked up yet
 
 
-def minutes_of_week(schedule) -> frozenset | None:
-    """The minutes of the week a crontab fires at (Sunday 00:00 = 0), ignoring
-    day_of_month / month_of_year; None for schedules that are not crontabs."""
-    from celery.schedules import crontab
+def shared_logic() -> Any:
+    """celerylint's schedule logic (the module `celerylint.project.crontab`, standard library
+    only: no libcst), or None when celerylint is not installed or predates it.
 
-    if not isinstance(schedule, crontab):
-        return None
-    return frozenset((dow * 24 + hour) * 60 + minute for dow in schedule.day_of_week for hour in schedule.hour
-                     for minute in schedule.minute)
+    The only place this package imports it: when the module moves, change it here."""
+    global _shared_logic
+    if _shared_logic is False:
+        try:
+            from celerylint.project import crontab as module
+        except ImportError:
+            module = None
+        if getattr(module, "SHARED_SCHEDULE_LOGIC", 0) < 1:
+            module = None
+        _shared_logic = module
+    return _shared_logic
 
 
-def interval_seconds(schedule) -> float | None:
-    """The (shortest) time between two runs: `run_every` for interval schedules, the
-    smallest gap between firings for crontabs."""
-    from celery.schedules import crontab, schedule as interval_schedule
+NEEDS_CELERYLINT = {
+    "duplicates": "duplicates check",
+    "hotspots": "hotspot check",
+    "idempotency": "idempotency check",
+}
 
-    if isinstance(schedule, crontab):
-        minutes = sorted(minutes_of_week(schedule) or ())
-        if not minutes:
-            return None
-        if len(minutes) == 1:
-            return float(WEEK_MINUTES * 60)
-        gaps = [b - a for a, b in zip(minutes, minutes[1:])] + [WEEK_MINUTES - minutes[-1] + minutes[0]]
-        return float(min(gaps) * 60)
-    if isinstance(schedule, interval_schedule):
-        return schedule.run_every.total_seconds()
-    return None
+
+def needs_celerylint(check: str) -> Finding:
+    """The warning a check that shares celerylint's schedule logic gives without it."""
+    return Finding(check, "warning", f"{NEEDS_CELERYLINT[check]} not run: it needs celerylint installed "
+                                     f"(`pip install celerylint`), whose schedule logic it shares with the "
+                                     f"static rules")
 
 
 def next_run(schedule) -> datetime | None:
@@ -220,29 +230,6 @@ def next_run(schedule) -> datetime | None:
     return (when + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
-def describe_minutes(minutes) -> str:
-    """``"every day at 00:00"``, ``"Mon-Fri at 09:00, 17:00"``, ``"Sun at 05:00"``: the
-    minutes of the week (0 = Sunday 00:00) grouped by the days they fall on."""
-    days_of: dict[int, set[int]] = {}
-    for minute in sorted(set(minutes)):
-        day, rest = divmod(minute, 24 * 60)
-        days_of.setdefault(rest, set()).add(day)
-    times_of: dict[frozenset, list[int]] = {}
-    for rest, days in sorted(days_of.items()):
-        times_of.setdefault(frozenset(days), []).append(rest)
-    parts = []
-    for days, rests in sorted(times_of.items(), key=lambda item: item[1][0]):
-        if len(days) == 7:
-            when = "every day"
-        elif days == frozenset(range(1, 6)):
-            when = "Mon-Fri"
-        else:
-            when = ", ".join(DAY_NAMES[d] for d in sorted(days, key=lambda d: (d + 6) % 7))  # Monday first
-        shown = ", ".join(f"{r // 60:02d}:{r % 60:02d}" for r in rests[:4]) + (", ..." if len(rests) > 4 else "")
-        parts.append(f"{when} at {shown}")
-    return "; ".join(parts)
-
-
 # --------------------------------------------------------------------------- checks
 
 
@@ -253,13 +240,19 @@ def check_schedules(entries: list[Entry]) -> list[Finding]:
 
 
 def check_orphaned(entries: list[Entry], registered: set[str]) -> list[Finding]:
-    import difflib
-
+    """Entries whose task the app does not register (needs nothing but Celery); the
+    "did you mean" hint is BEAT001's (`suggest`), when celerylint is installed."""
+    shared = shared_logic()
+    by_last = None
     findings = []
     for entry in entries:
         if entry.task and entry.task not in registered:
-            close = difflib.get_close_matches(entry.task, sorted(registered), n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            suggestion = None
+            if shared is not None:
+                if by_last is None:
+                    by_last = shared.names_by_last(sorted(registered))
+                suggestion = shared.suggest(entry.task, registered, by_last)
+            hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
             findings.append(Finding("orphaned", "error",
                                     f'{_label(entry)} names task "{entry.task}", which is not registered{hint}: '
                                     f'register a task by that name or remove the entry',
@@ -268,6 +261,13 @@ def check_orphaned(entries: list[Entry], registered: set[str]) -> list[Finding]:
 
 
 def check_duplicates(entries: list[Entry]) -> list[Finding]:
+    """One entry name used twice in the effective schedule (a django-celery-beat row
+    named like a beat_schedule entry it is not a copy of: one replaces the other), and
+    entries with the same identity as BEAT003's (`entry_identity`: task, arguments as
+    JSON, schedule)."""
+    shared = shared_logic()
+    if shared is None:
+        return [needs_celerylint("duplicates")]
     findings = []
     by_name: dict[str, list[Entry]] = {}
     for entry in entries:
@@ -279,89 +279,69 @@ def check_duplicates(entries: list[Entry]) -> list[Finding]:
                                     f'({", ".join(e.source for e in same)}); one replaces the other', (name,)))
     seen: dict[tuple, Entry] = {}
     for entry in entries:
-        key = (entry.task, _key(entry.args), _key(entry.kwargs))
-        first = seen.setdefault(key, entry)
+        identity = shared.entry_identity(entry.task, entry.args, entry.kwargs,
+                                         shared.schedule_from_celery(entry.schedule))
+        if identity is None:
+            continue
+        first = seen.setdefault(identity, entry)
         if first is not entry and first.name != entry.name:
             findings.append(Finding("duplicates", "error",
-                                    f'{_label(entry)} schedules "{entry.task}" with the same arguments as '
-                                    f'{_label(first)}: the job runs twice', (first.name, entry.name)))
+                                    f'{_label(entry)} schedules "{entry.task}" with the same arguments and schedule '
+                                    f'as {_label(first)}: the job runs twice', (first.name, entry.name)))
     return findings
 
 
-DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # Feb 29 exists on every weekday over the years
-
-
-def calendar_days(schedule) -> frozenset | None:
-    """The (month, day) pairs a crontab's day_of_month / month_of_year allow; None when
-    they allow every day."""
-    days, months = set(schedule.day_of_month), set(schedule.month_of_year)
-    if days >= set(range(1, 32)) and months >= set(range(1, 13)):
-        return None
-    return frozenset((m, d) for m in months if 1 <= m <= 12 for d in days if 1 <= d <= DAYS_IN_MONTH[m - 1])
-
-
 def check_hotspots(entries: list[Entry], threshold: int) -> list[Finding]:
-    """Crontab entries firing at most once an hour (more frequent ones are background
-    load, as in celerylint's BEAT005) grouped by the minutes of the week they fire
-    together at. Celery fires a crontab when both its day of the week and its day of
-    the month match, and every weekday falls on every (month, day) in some year, so
-    entries with day_of_month / month_of_year only join the others on the days they
-    allow: two monthly jobs on the 1st and the 15th never fire together."""
-    by_minute: dict[int, list[Entry]] = {}
-    for entry in entries:
-        minutes = minutes_of_week(entry.schedule)
-        if minutes is None or len(entry.schedule.minute) != 1:
-            continue
-        for minute in minutes:
-            by_minute.setdefault(minute, []).append(entry)
-    crowded: dict[tuple, list[int]] = {}
-    restricted_groups: set[tuple] = set()
-    for minute, group in sorted(by_minute.items()):
-        if len(group) <= threshold:
-            continue
-        days = {e.name: calendar_days(e.schedule) for e in group}
-        if all(d is None for d in days.values()):
-            crowded.setdefault(tuple(e.name for e in group), []).append(minute)
-            continue
-        # The sets of entries that fire together on some calendar day; keep the largest.
-        together = {tuple(e.name for e in group if days[e.name] is None or (month, day) in days[e.name])
-                    for month in range(1, 13) for day in range(1, DAYS_IN_MONTH[month - 1] + 1)}
-        for names in together:
-            if len(names) > threshold and not any(set(names) < set(other) for other in together):
-                crowded.setdefault(names, []).append(minute)
-                if any(days[n] is not None for n in names):
-                    restricted_groups.add(names)
+    """BEAT005's hotspots (`hotspot_groups`, `hotspot_message`) on the effective
+    schedule: more than `threshold` hourly-or-rarer crontab entries firing in the same
+    minute, day_of_month/month_of_year honoured, each entry in its largest group."""
+    shared = shared_logic()
+    if shared is None:
+        return [needs_celerylint("hotspots")]
+    schedules = [(entry, shared.schedule_from_celery(entry.schedule)) for entry in entries]
     findings = []
-    for names, minutes in sorted(crowded.items(), key=lambda item: (-len(item[0]), item[1][0])):
-        when = describe_minutes(minutes)
-        if names in restricted_groups:
-            when += " on the days of the month they share"
+    for group in shared.hotspot_groups(schedules, threshold):
+        names = [entry.name for entry in group.keys]
         findings.append(Finding("hotspots", "warning",
-                                f"{len(names)} entries fire together {when} (threshold {threshold}): "
-                                + ", ".join(f'"{n}"' for n in names), names))
+                                shared.hotspot_message(group, names, threshold, setting="CELERYLINT_HOTSPOT_THRESHOLD"),
+                                tuple(names)))
     return findings
 
 
 def check_idempotency(app, entries: list[Entry]) -> list[Finding]:
     """Entries that can pile up: no `expires`, and the task may still run when the next
-    one is due (its time limit is longer than the interval, or it has none)."""
+    one is due (its time limit is longer than the interval, or it has none). The
+    interval, and the `expires` asked for, are BEAT004's fix (`interval_seconds`: the
+    shortest gap between two runs)."""
+    shared = shared_logic()
+    if shared is None:
+        return [needs_celerylint("idempotency")]
     findings = []
     default_limit = app.conf.task_time_limit
     for entry in entries:
         if entry.options.get("expires") is not None:
             continue
-        interval = interval_seconds(entry.schedule)
+        schedule = shared.schedule_from_celery(entry.schedule)
+        interval = shared.interval_seconds(schedule)
         if interval is None:
             continue
         task = app.tasks.get(entry.task)
         limit = getattr(task, "time_limit", None) or default_limit
         if limit is not None and limit <= interval:
             continue
+        regular = not isinstance(schedule, shared.Crontab) or shared.period_seconds(schedule) is not None
+        runs = "runs every" if regular else "runs as often as every"
         reason = "its task has no time limit" if limit is None else f"its task's time limit ({limit:g} s) is longer"
+        seconds = _number(interval)
         findings.append(Finding("idempotency", "warning",
-                                f"{_label(entry)} runs every {interval:g} s without expires and {reason}: runs can "
-                                f"pile up; set options={{\"expires\": {interval:g}}}", (entry.name,)))
+                                f"{_label(entry)} {runs} {seconds} s without expires and {reason}: runs can "
+                                f"pile up; set options={{\"expires\": {seconds}}}", (entry.name,)))
     return findings
+
+
+def _number(seconds: float) -> str:
+    """Seconds as BEAT004's fix writes them: 300, not 300.0."""
+    return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
 def _label(entry: Entry) -> str:

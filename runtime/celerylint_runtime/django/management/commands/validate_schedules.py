@@ -19,7 +19,8 @@ CHECKS = {
 class Command(BaseCommand):
     help = ("Validate the effective Celery beat schedule (settings, app configuration, on_after_configure "
             "handlers and django-celery-beat rows) against the tasks the app registers. With no --check-* "
-            "option every check runs. Exits 1 on any error.")
+            "option every check runs. Exits 1 on any error. The duplicates, hotspot and idempotency checks share "
+            "celerylint's schedule logic: without celerylint installed they report that they did not run.")
     requires_system_checks: list = []  # our own checks are what this command reports
 
     def add_arguments(self, parser) -> None:
@@ -28,11 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--check-orphaned-tasks", action="store_true",
                             help="entries whose task is not registered (error)")
         parser.add_argument("--check-duplicates", action="store_true",
-                            help="one task scheduled twice with the same arguments, or one entry name used twice (error)")
+                            help="one task scheduled twice with the same arguments and schedule, or one entry name used "
+                                 "twice (error; needs celerylint)")
         parser.add_argument("--check-hotspots", action="store_true",
-                            help="more than CELERYLINT_HOTSPOT_THRESHOLD (3) entries firing in the same minute (warning)")
+                            help="more than CELERYLINT_HOTSPOT_THRESHOLD (3) entries firing in the same minute (warning; "
+                                 "needs celerylint)")
         parser.add_argument("--check-idempotency", action="store_true",
-                            help="entries without expires whose runs can pile up (warning)")
+                            help="entries without expires whose runs can pile up (warning; needs celerylint)")
         parser.add_argument("--format", choices=("text", "json"), default="text")
         parser.add_argument("--no-static", action="store_true",
                             help="skip celerylint's static analysis even when it is installed")
