@@ -35,6 +35,9 @@ class Rule:
     summary: ClassVar[str]  # one line, for `celerylint rules`
     severity: ClassVar[str] = "error"
     opt_in: ClassVar[bool] = False
+    # Rules whose findings are about the run's suppressions (SUP001): the engine calls their
+    # `check_suppressions(suppressions)` after the other rules ran, instead of `check`.
+    uses_suppressions: ClassVar[bool] = False
     # Before/after sources ({path: source} projects as in the examples, after = the files
     # `check --fix --unsafe-fixes` must produce); a rule is fixable when it has any.
     fix_examples: ClassVar[tuple[tuple[str, str], ...]] = ()
