@@ -58,3 +58,5 @@ class Report:
     version: str = ""
     color: bool = False
     rules: list = field(default_factory=list)  # rule classes, for SARIF's tool.driver.rules
+    quiet: bool = False  # text: the findings only, no summary line (`-q`)
+    fixes: list = field(default_factory=list)  # (path, code, count) fixed, for `--show-fixes`
