@@ -190,7 +190,9 @@ def _check(args: argparse.Namespace) -> int:
         if not args.silent:
             _print_diff(changed, root)
             if fixes:
-                sys.stderr.write("Would fix:\n" + "\n".join(_fix_lines(fixes)) + "\n")
+                lines = _fix_lines(fixes)
+                lines[0] = lines[0].replace("Fixed", "Would fix", 1)
+                sys.stderr.write("\n".join(lines) + "\n")
         return EXIT_OK if args.exit_zero or not changed else EXIT_FINDINGS
     stdin_fix = bool(stdin_overlay) and args.fix
     if stdin_fix:  # ruff's behaviour: the fixed source on stdout, the report on stderr

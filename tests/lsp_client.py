@@ -82,14 +82,11 @@ class LspClient:
         try:
             message = self.messages.get(timeout=max(left, 0.01))
         except queue.Empty:
-            raise AssertionError(f"timed out waiting for {waiting_for}; stderr: {self.stderr_so_far()}") from None
+            raise AssertionError(f"timed out waiting for {waiting_for}") from None
         if message is None:
             raise AssertionError(f"the server exited while waiting for {waiting_for}: {self.proc.wait()} "
                                  f"{self.proc.stderr.read().decode(errors='replace')}")
         return message
-
-    def stderr_so_far(self) -> str:
-        return "(see the server's stderr after exit)"
 
     def close(self, timeout: float = 30) -> int:
         try:

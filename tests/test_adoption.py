@@ -103,6 +103,19 @@ def test_add_noqa_never_writes_into_a_string(tmp_path):
     assert run_cli("check", "--no-cache", cwd=root).returncode == 1  # still reported: nothing was hidden
 
 
+def test_add_noqa_keeps_encodings_and_skips_continuations():
+    from celerylint.fixes.noqa import add_noqa
+
+    latin = "# -*- coding: latin-1 -*-\nname = 'caf\u00e9'\nx = 1 + \\\n    2\ny = 3  # noqa\n".encode("latin-1")
+    new, skipped = add_noqa(latin, {2: {"TSK001"}, 3: {"TSK002"}, 5: {"TSK003"}})
+    assert skipped == [3]
+    assert new.decode("latin-1").splitlines()[1] == "name = 'caf\u00e9'  # noqa: TSK001"
+    assert new.decode("latin-1").splitlines()[4] == "y = 3  # noqa"  # a bare noqa already covers it
+    bom = "\ufeffx = 1\n".encode("utf-8")
+    new, _ = add_noqa(bom, {1: {"BEAT001"}})
+    assert new == "\ufeffx = 1  # noqa: BEAT001\n".encode("utf-8")
+
+
 def test_add_noqa_conflicts_are_usage_errors(tmp_path):
     root = write_project(tmp_path / "p", {"ops/tasks.py": "x = 1\n"})
     for args in (["--add-noqa", "--fix"], ["--add-noqa", "--write-baseline", "b.json"],
@@ -181,6 +194,12 @@ def test_stale_baseline_entries_and_unused_noqa_under_sup001(tmp_path):
     assert '"code": "TEN008"' in line  # reported at the entry's own line
     # A run over other files does not call the entries of unchecked files stale.
     assert diagnostics(root, "--baseline", "baseline.json", "--extend-select", "SUP001", "documents/views.py") == []
+    # A deleted file's entries are stale in a run over the whole project.
+    (root / "documents" / "views.py").unlink()
+    gone = diagnostics(root, "--baseline", "baseline.json", "--extend-select", "SUP001")
+    entries = json.loads((root / "baseline.json").read_text())["entries"]
+    views_entries = [e for e in entries if e["path"] == "documents/views.py"]
+    assert len(gone) == 1 + len(views_entries) and all(d["path"] == "baseline.json" for d in gone)
 
 
 def test_baseline_key_in_the_configuration(tmp_path):
@@ -308,6 +327,9 @@ def test_show_fixes_and_exit_non_zero_on_fix(tmp_path):
     root = write_project(tmp_path / "a", files)
     before = diagnostics(root)
     assert [d["code"] for d in before] == ["TSK003", "TSK003"] and all(d["fixable"] for d in before)
+    would = run_cli("check", "--diff", "--show-fixes", "--no-cache", cwd=root)
+    assert would.returncode == 1 and would.stdout.startswith("--- a/ops/tasks.py")
+    assert "Would fix 2 findings:\n- ops/tasks.py:\n    2 × TSK003 (" in would.stderr
     proc = run_cli("check", "--fix", "--show-fixes", "--no-cache", cwd=root)
     assert proc.returncode == 0, proc.stdout
     assert "Fixed 2 findings:\n- ops/tasks.py:\n    2 × TSK003 (" in proc.stdout
