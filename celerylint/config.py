@@ -43,6 +43,9 @@ class Settings:
     tenant_task_bases: tuple[str, ...] = ("TenantAwareTask",)
     spawner_functions: tuple[str, ...] = ("spawn_tenant_tasks_with_rate_limiting",)
     hotspot_threshold: int = 3
+    # A baseline file (celerylint.baseline) whose findings are not reported; relative to the
+    # directory of the configuration file (see `baseline_path`).
+    baseline: str | None = None
     # Where the settings came from (not a key): shown by --verbose.
     source: str | None = field(default=None, compare=False)
 
@@ -50,6 +53,7 @@ class Settings:
         """A stable digest of every value that can change what the analyzer extracts."""
         values = dataclasses.asdict(self)
         values.pop("source")
+        values.pop("baseline")  # which findings are reported, not what is extracted
         return hashlib.blake2b(repr(sorted(values.items())).encode(), digest_size=8).hexdigest()
 
 
@@ -59,7 +63,7 @@ _LIST_KEYS = {
     "global-tasks", "restore-functions", "context-managers", "tenant-task-bases",
     "spawner-functions",
 }
-_STR_KEYS = {"tenant-model", "restore-import"}
+_STR_KEYS = {"tenant-model", "restore-import", "baseline"}
 _CODE_LIST_KEYS = {"select", "ignore", "extend-select"}
 KNOWN_KEYS = frozenset(_LIST_KEYS | _STR_KEYS | {"per-file-ignores", "hotspot-threshold"})
 
@@ -124,6 +128,15 @@ def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -
                 pairs.append((pattern, codes_t))
             values[attr] = tuple(pairs)
     return Settings(source=source, **values)
+
+
+def baseline_path(settings: Settings, project_root: str) -> str | None:
+    """The `baseline` key as an absolute path: relative to the directory of the
+    configuration file it was read from (the project root for its pyproject.toml)."""
+    if settings.baseline is None:
+        return None
+    base = os.path.dirname(os.path.abspath(settings.source)) if settings.source else project_root
+    return os.path.normpath(os.path.join(base, settings.baseline))
 
 
 def load_toml(path: str) -> dict[str, Any]:

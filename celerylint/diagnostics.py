@@ -40,6 +40,11 @@ class Diagnostic:
     severity: str = "error"  # "error" or "warning"
     fixable: bool = False
     fix: Fix | None = field(default=None, compare=False, hash=False)
+    # What the finding is about, independent of its line: "task:<function>", "beat:<key>",
+    # "function:<name>", "schedule:<label>", "noqa:<codes>"... (None: the file itself). Baselines
+    # and the gitlab format match findings by (code, path, entity), so edits elsewhere in
+    # the file keep them valid.
+    entity: str | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass
@@ -53,3 +58,5 @@ class Report:
     version: str = ""
     color: bool = False
     rules: list = field(default_factory=list)  # rule classes, for SARIF's tool.driver.rules
+    quiet: bool = False  # text: the findings only, no summary line (`-q`)
+    fixes: list = field(default_factory=list)  # (path, code, count) fixed, for `--show-fixes`

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from celerylint.diagnostics import Diagnostic, Report
-from celerylint.output import FORMATS, github, render, sarif, text
+from celerylint.output import FORMATS, github, gitlab, render, sarif, statistics, text
 from celerylint.output import json as json_output
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -75,9 +75,11 @@ def diagnostics() -> list[Diagnostic]:
     ]
 
 
-def make_report(diags=None, files=12, fixed=0, color=False, rules=None, seconds=0.12345) -> Report:
+def make_report(diags=None, files=12, fixed=0, color=False, rules=None, seconds=0.12345, quiet=False,
+                fixes=()) -> Report:
     return Report(diagnostics=diagnostics() if diags is None else diags, files=files, fixed=fixed,
-                  seconds=seconds, version="0.1.0", color=color, rules=RULES if rules is None else rules)
+                  seconds=seconds, version="0.1.0", color=color, rules=RULES if rules is None else rules,
+                  quiet=quiet, fixes=list(fixes))
 
 
 SORTED = [("a/schedule.py", 2, 7, "BEAT001"), ("a/schedule.py", 10, 5, "BEAT000"),
@@ -88,11 +90,11 @@ SORTED = [("a/schedule.py", 2, 7, "BEAT001"), ("a/schedule.py", 10, 5, "BEAT000"
 
 
 def test_formats():
-    assert FORMATS == ("text", "json", "github", "sarif")
+    assert FORMATS == ("text", "json", "github", "gitlab", "sarif")
 
 
 @pytest.mark.parametrize("fmt, module", [("text", text), ("json", json_output), ("github", github),
-                                         ("sarif", sarif)])
+                                         ("gitlab", gitlab), ("sarif", sarif)])
 def test_render_dispatches_to_the_format_module(fmt, module, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     report = make_report()
@@ -436,6 +438,10 @@ def test_every_format_on_arbitrary_diagnostics(diags, files, fixed):
     for d in doc["diagnostics"]:
         assert (d["end_line"], d["end_column"]) >= (d["line"], d["column"])
 
+    issues = json.loads(render("gitlab", report))
+    jsonschema.validate(issues, GITLAB_CODE_QUALITY_SCHEMA)
+    assert len({issue["fingerprint"] for issue in issues}) == len(issues) == len(diags)
+
     lines = render("github", report).split("\n")[:-1]
     assert len(lines) == len(diags)
     for line in lines:
@@ -450,3 +456,100 @@ def test_every_format_on_arbitrary_diagnostics(diags, files, fixed):
             assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         region = result["locations"][0]["physicalLocation"]["region"]
         assert (region["endLine"], region["endColumn"]) >= (region["startLine"], region["startColumn"])
+
+
+# -- gitlab
+
+# GitLab's Code Quality report format (docs.gitlab.com/ci/testing/code_quality, "Code
+# Quality report format"): a JSON array of objects with these fields, all required;
+# `severity` one of GitLab's five; `location.lines.begin` (or positions) the line.
+GITLAB_CODE_QUALITY_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["description", "check_name", "fingerprint", "severity", "location"],
+        "properties": {
+            "description": {"type": "string"},
+            "check_name": {"type": "string", "minLength": 1},
+            "fingerprint": {"type": "string", "minLength": 1},
+            "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+            "location": {
+                "type": "object",
+                "required": ["path", "lines"],
+                "properties": {
+                    "path": {"type": "string", "minLength": 1},
+                    "lines": {"type": "object", "required": ["begin"],
+                              "properties": {"begin": {"type": "integer", "minimum": 1},
+                                             "end": {"type": "integer", "minimum": 1}}},
+                },
+            },
+        },
+    },
+}
+
+
+def test_gitlab_report():
+    issues = json.loads(render("gitlab", make_report()))
+    jsonschema.validate(issues, GITLAB_CODE_QUALITY_SCHEMA)
+    assert [(i["location"]["path"], i["location"]["lines"]["begin"], i["check_name"]) for i in issues] == \
+        [(path, line, code) for path, line, _, code in SORTED]
+    by_code = {i["check_name"]: i for i in issues}
+    assert by_code["TSK002"]["severity"] == "minor" and by_code["BEAT000"]["severity"] == "major"
+    assert by_code["TSK002"]["description"] == "TSK002 task `send` has no time limit"
+    assert issues[1]["location"]["lines"] == {"begin": 10, "end": 11}
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
+    assert render("gitlab", make_report([])) == "[]\n"
+
+
+def test_gitlab_fingerprints_follow_the_entity_not_the_line():
+    def report(shift, extra=()):
+        diags = [Diagnostic("app/tasks.py", 10 + shift, 5, "TEN003", "m", entity="task:send"),
+                 Diagnostic("app/tasks.py", 20 + shift, 5, "TEN003", "m", entity="task:other"),
+                 Diagnostic("app/views.py", 3 + shift, 1, "TEN006", "m1", entity="function:upload"),
+                 Diagnostic("app/views.py", 4 + shift, 1, "TEN006", "m2", entity="function:upload"),
+                 *extra]
+        return {(i["location"]["path"], i["location"]["lines"]["begin"]): i["fingerprint"]
+                for i in json.loads(render("gitlab", make_report(diags)))}
+
+    before, after = report(0), report(7)
+    assert sorted(before.values()) == sorted(after.values())  # moved, same issues
+    assert before[("app/tasks.py", 10)] == after[("app/tasks.py", 17)]
+    grown = report(0, [Diagnostic("app/views.py", 9, 1, "TEN006", "m3", entity="function:upload")])
+    assert len(set(grown.values()) - set(before.values())) == 1  # one new issue, the others kept
+
+
+# -- statistics and the text options
+
+
+def test_statistics_text_and_json():
+    diags = diagnostics() + [Diagnostic("c.py", 1, 1, "BEAT001", "again", fixable=False)]
+    report = make_report(diags)
+    out = statistics.render(report)
+    assert out.splitlines() == [
+        "3\tBEAT001\t[*] Beat schedule entry points at a task that does not exist",
+        "1\tBEAT000\t[ ] ",
+        "1\tTSK002 \t[ ] Task has no time limit",
+    ]
+    assert json.loads(statistics.render(report, "json")) == [
+        {"code": "BEAT001", "summary": FakeBeatRule.summary, "count": 3, "fixable": True},
+        {"code": "BEAT000", "summary": "", "count": 1, "fixable": False},
+        {"code": "TSK002", "summary": FakeTaskRule.summary, "count": 1, "fixable": False},
+    ]
+    assert statistics.render(make_report([])) == ""
+    assert json.loads(statistics.render(make_report([]), "json")) == []
+
+
+def test_text_quiet_and_fixes():
+    quiet = make_report(quiet=True)
+    assert render("text", quiet) == "".join(line + "\n" for line in render("text", make_report()).splitlines()[:-1])
+    assert render("text", make_report([], quiet=True)) == ""
+    shown = make_report([], fixed=3, fixes=[("b.py", "TSK002", 1), ("a.py", "BEAT001", 2)])
+    assert render("text", shown) == (
+        "Fixed 3 findings:\n"
+        "- a.py:\n"
+        f"    2 × BEAT001 ({FakeBeatRule.summary})\n"
+        "- b.py:\n"
+        f"    1 × TSK002 ({FakeTaskRule.summary})\n"
+        "\n"
+        "All checks passed (3 fixed) (checked 12 files).\n"
+    )

@@ -8,15 +8,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from celerylint.baseline import Baseline
 from celerylint.config import Settings, check_codes
 from celerylint.diagnostics import Diagnostic
 from celerylint.engine.discover import discover, explicit_file
 from celerylint.engine.load import DemandLoader, FactLoading
-from celerylint.engine.noqa import suppressed
+from celerylint.engine.noqa import NOQA, directives, suppressed, suppression
 from celerylint.facts.model import SourceFile
 from celerylint.project import Project
 from celerylint.project.index import ProjectIndex
 from celerylint.rules import all_rules, is_code_selector, selected_codes
+from celerylint.rules.unused_suppression import NoqaDirective, StaleEntry, Suppressions
 
 
 class UsageError(Exception):
@@ -33,14 +35,19 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)  # for --verbose
     warnings: list[str] = field(default_factory=list)  # always printed to stderr
     seconds: float = 0.0
+    baselined: int = 0  # findings the baseline suppressed
 
 
 def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = True, jobs: int | None = None,
-          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), verbose: bool = False,
-          overlay: Mapping[str, bytes] | None = None) -> CheckResult:
+          select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), extend_select: tuple[str, ...] = (),
+          verbose: bool = False, overlay: Mapping[str, bytes] | None = None,
+          baseline: Baseline | None = None) -> CheckResult:
     """Check the project at `root`; report the findings located in `paths` (all when empty).
-    `verbose` adds what was found (tasks, beat entries) to the notes; `overlay` maps
-    absolute paths of files to contents that replace theirs (nothing is written)."""
+    `select` replaces the configured `select`, `extend_select` and `ignore` add to the
+    configured ones. `verbose` adds what was found (tasks, beat entries) to the notes;
+    `overlay` maps absolute paths of files to contents that replace theirs (nothing is
+    written). `baseline` drops the findings it covers
+    (after `noqa` and `per-file-ignores`)."""
     started = time.perf_counter()
     check_codes(settings, is_code_selector)
     run = FactLoading(root, settings, use_cache, jobs or os.cpu_count() or 1, overlay)  # no pool until a file is parsed
@@ -75,22 +82,49 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         facts = run.load(files)
         index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing)
         project = Project(index, tenancy_files=run.tenancy_files)
-        codes = selected_codes(select if select is not None else settings.select, settings.extend_select,
-                               settings.ignore + tuple(ignore))
+        codes = selected_codes(select if select is not None else settings.select,
+                               settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
         index.parse_files_mentioning(project.tasks.factory_needles())
         if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
             index.prefetch_imports()
         scoped = {f.rel: f for f in files if in_scope(f)}
         diagnostics: list[Diagnostic] = []
+        used: dict[tuple[str, int], set[str]] = {}  # (rel, line) -> codes its noqa suppressed
         for rule_cls in all_rules():
-            if rule_cls.code not in codes:
+            if rule_cls.code not in codes or rule_cls.uses_suppressions:
                 continue
             for diag in rule_cls().check(project):
                 source = scoped.get(diag.path)
-                if source is None or suppressed(diag, source, index.parsed_facts(source.rel), settings):
+                if source is None:
                     continue
-                diagnostics.append(diag)
-        found_notes = _found_notes(project) if verbose else []
+                how = suppression(diag, source, index.parsed_facts(source.rel), settings)
+                if how == NOQA:
+                    used.setdefault((diag.path, diag.line), set()).add(diag.code)
+                elif how is None:
+                    diagnostics.append(diag)
+        diagnostics = sorted(set(diagnostics))
+        baselined, stale = 0, []
+        if baseline is not None:
+            match = baseline.apply(diagnostics, lambda rel: not paths or rel in scoped, codes)
+            diagnostics, baselined, stale = match.kept, match.suppressed, match.stale
+            notes_baseline = [f"baseline {baseline.path}: {baselined} findings suppressed, "
+                              f"{len(stale)} stale entries"]
+        else:
+            notes_baseline = []
+        late = [cls for cls in all_rules() if cls.uses_suppressions and cls.code in codes]
+        if late:
+            suppressions = Suppressions(
+                tuple(_directives(run, scoped, index, used)),
+                tuple(StaleEntry(_rel(baseline.path, root), entry.line, entry.code, entry.path, entry.entity, count)
+                      for entry, count in stale) if baseline is not None else (),
+                frozenset(codes), frozenset(cls.code for cls in all_rules()))
+            for rule_cls in late:
+                for diag in rule_cls().check_suppressions(suppressions):
+                    source = scoped.get(diag.path)
+                    if source is not None and suppressed(diag, source, index.parsed_facts(source.rel), settings):
+                        continue
+                    diagnostics.append(diag)
+        found_notes = (_found_notes(project) if verbose else []) + notes_baseline
     finally:
         run.close()
     warning = run.cache.save()
@@ -104,7 +138,27 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
     ] + found_notes + sorted(set(index.notes))
     return CheckResult(sorted(set(diagnostics)), len(scoped), root, project, set(scoped), notes, warnings,
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, baselined)
+
+
+def _directives(run: FactLoading, scoped: dict[str, SourceFile], index: ProjectIndex,
+                used: dict[tuple[str, int], set[str]]):
+    """The `# noqa` directives of the files in scope, with the codes that suppressed a
+    finding in this run. A parsed file without any is not read again."""
+    for rel, source in sorted(scoped.items()):
+        facts = index.parsed_facts(rel)
+        if facts is not None and not facts.noqa:
+            continue
+        try:
+            data = run.read(source)
+        except OSError:
+            continue
+        for line, column, end, codes in directives(data):
+            yield NoqaDirective(rel, line, column, end, codes, frozenset(used.get((rel, line), ())))
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def _found_notes(project: Project) -> list[str]:

@@ -56,13 +56,15 @@ def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:
 
 
 def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str],
-              overlay: dict[str, bytes] | None = None) -> tuple[dict, int]:
+              overlay: dict[str, bytes] | None = None, applied_to: list | None = None) -> tuple[dict, int]:
     """Apply the fixes of `diagnostics` (safe ones, and unsafe ones when asked) whose edits
     all fall in `scope` (root-relative paths) to the files' contents (from `overlay`,
     absolute path -> content, when it has them). Returns ({rel: (old bytes, new bytes)},
-    number of findings fixed); nothing is written."""
-    fixes = [d.fix for d in diagnostics if d.fix is not None and (d.fix.safety == SAFE or unsafe)
-             and all(e.rel in scope for e in d.fix.edits)]
+    number of findings fixed); nothing is written. The fixed findings are appended to
+    `applied_to` when given (for `--show-fixes`)."""
+    chosen = [d for d in diagnostics if d.fix is not None and (d.fix.safety == SAFE or unsafe)
+              and all(e.rel in scope for e in d.fix.edits)]
+    fixes = [d.fix for d in chosen]
     by_file: dict[str, list] = {}
     for fix in fixes:
         for rel in {e.rel for e in fix.edits}:
@@ -91,24 +93,28 @@ def fix_round(diagnostics: list, root: str, unsafe: bool, scope: set[str],
         if any(e.rel in failed for e in fix.edits):
             for rel in {e.rel for e in fix.edits}:
                 changes.pop(rel, None)
-    applied = [f for f in fixes if all(e.rel in changes for e in f.edits)]
+    applied = [d for d in chosen if all(e.rel in changes for e in d.fix.edits)]
+    if applied_to is not None:
+        applied_to.extend(applied)
     return changes, len(applied)
 
 
 MAX_FIX_ROUNDS = 5
 
 
-def fix_until_stable(recheck: Callable[[dict[str, bytes]], Any], result: Any, root: str, unsafe: bool) -> tuple:
+def fix_until_stable(recheck: Callable[[dict[str, bytes]], Any], result: Any, root: str, unsafe: bool,
+                     overlay: dict[str, bytes] | None = None, applied_to: list | None = None) -> tuple:
     """What `check --fix` and `--diff` do: fix in memory, re-check the project with the
     fixed contents (`recheck(overlay)`, overlay: absolute path -> content), and repeat
     until nothing changes (a fix may enable another), at most MAX_FIX_ROUNDS times.
     Returns (the last check result, {rel: (original, fixed)} of the changed files, the
-    number of findings fixed). Nothing is written."""
+    number of findings fixed). Nothing is written. `overlay`: contents that replace files
+    from the start (`--stdin-filename`); `applied_to` collects the fixed findings."""
     originals: dict[str, bytes] = {}
-    overlay: dict[str, bytes] = {}
+    overlay = dict(overlay or {})
     fixed = 0
     for _ in range(MAX_FIX_ROUNDS):
-        changes, count = fix_round(result.diagnostics, root, unsafe, result.scope, overlay)
+        changes, count = fix_round(result.diagnostics, root, unsafe, result.scope, overlay, applied_to)
         if not changes:
             break
         for rel, (old, new) in changes.items():

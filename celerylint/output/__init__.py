@@ -13,7 +13,7 @@ from typing import Iterable
 
 from celerylint.diagnostics import Diagnostic, Report
 
-FORMATS = ("text", "json", "github", "sarif")
+FORMATS = ("text", "json", "github", "gitlab", "sarif")
 
 
 def render(fmt: str, report: Report) -> str:

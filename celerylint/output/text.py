@@ -1,6 +1,8 @@
 """Concise human output, like ruff's: `path:line:col: CODE message`, then a summary line.
 
-Colour (ANSI escape codes) only when `report.color` is true; the CLI decides that from
+With `report.fixes` (`--show-fixes`) the fixes applied are listed before the summary line,
+per file and code, as ruff does; `report.quiet` (`-q`) leaves out everything but the
+findings. Colour (ANSI escape codes) only when `report.color` is true; the CLI decides that from
 isatty, NO_COLOR and FORCE_COLOR. Control characters in paths and messages are printed
 escaped, so every diagnostic stays on one line and no escape code slips through.
 """
@@ -24,8 +26,27 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 def render(report: Report) -> str:
     diagnostics = ordered(report.diagnostics)
     lines = [_line(d, report.color) for d in diagnostics]
-    lines.append(summary(report))
-    return "\n".join(lines) + "\n"
+    if not report.quiet:
+        if report.fixes:
+            lines += ([""] if lines else []) + fixes_block(report) + [""]
+        lines.append(summary(report))
+    return "".join(line + "\n" for line in lines)
+
+
+def fixes_block(report: Report) -> list[str]:
+    """`--show-fixes`: "Fixed N findings:", then per file "- path:" and "    n × CODE (summary)"."""
+    summaries = {rule.code: rule.summary for rule in report.rules}
+    total = sum(count for _, _, count in report.fixes)
+    lines = [f"Fixed {_count(total, 'finding')}:"]
+    by_path: dict[str, list[tuple[str, int]]] = {}
+    for path, code, count in report.fixes:
+        by_path.setdefault(path, []).append((code, count))
+    for path in sorted(by_path):
+        lines.append(f"- {_printable(path)}:")
+        for code, count in sorted(by_path[path]):
+            about = f" ({summaries[code]})" if code in summaries else ""
+            lines.append(f"    {count} × {code}{about}")
+    return lines
 
 
 def summary(report: Report) -> str:

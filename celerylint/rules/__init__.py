@@ -26,7 +26,7 @@ def _subclasses(cls: type) -> list[type]:
     return out
 
 
-_FAMILY_ORDER = {"TSK": 0, "BEAT": 1, "TEN": 2, "SYN": 3}
+_FAMILY_ORDER = {"TSK": 0, "BEAT": 1, "TEN": 2, "SYN": 3, "SUP": 4}
 
 
 def _code_key(code: str) -> tuple:

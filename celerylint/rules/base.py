@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SECTION_TITLES = ("What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "Options")
 _FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 _FILE_HEADER = re.compile(r"^# ([\w./-]+\.py)\s*$")
-_EXPECT = re.compile(r"#\s*((?:(?:TSK|BEAT|TEN|SYN)\d{3}[,\s]*)+)\s*$")
+_EXPECT = re.compile(r"#\s*((?:(?:TSK|BEAT|TEN|SYN|SUP)\d{3}[,\s]*)+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class Rule:
     summary: ClassVar[str]  # one line, for `celerylint rules`
     severity: ClassVar[str] = "error"
     opt_in: ClassVar[bool] = False
+    # Rules whose findings are about the run's suppressions (SUP001): the engine calls their
+    # `check_suppressions(suppressions)` after the other rules ran, instead of `check`.
+    uses_suppressions: ClassVar[bool] = False
     # Before/after sources ({path: source} projects as in the examples, after = the files
     # `check --fix --unsafe-fixes` must produce); a rule is fixable when it has any.
     fix_examples: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -52,10 +55,12 @@ class Rule:
         super().__init_subclass__(**kwargs)
         cls.fixable = bool(cls.__dict__.get("fix_examples", ()))  # derived, never declared
 
-    def report(self, rel: str, span: tuple | None, message: str, fix=None) -> Diagnostic:
+    def report(self, rel: str, span: tuple | None, message: str, fix=None, entity: str | None = None) -> Diagnostic:
+        """A finding of this rule. `entity` names what it is about independently of its
+        position (see `task_entity`, `beat_entity`, `function_entity`): baselines match by it."""
         line, column, end_line, end_column = span or (1, 1, 1, 1)
         return Diagnostic(rel, line, column, self.code, message, end_line, end_column, self.severity,
-                          fix is not None, fix)
+                          fix is not None, fix, entity)
 
     # -- documentation
     @classmethod
@@ -96,6 +101,21 @@ class Rule:
         return bad, good
 
 
+def task_entity(task) -> str:
+    """A task definition, by its Python name (the function, or the class)."""
+    return f"task:{task.function}"
+
+
+def beat_entry_entity(entry) -> str:
+    """A beat entry, by its key (by its task when the key cannot be read)."""
+    return f"beat:{entry.key}" if entry.key else f"beat-task:{entry.task}"
+
+
+def function_entity(name: str | None) -> str:
+    """Code in a function ("Class.method" for a method), or at module level."""
+    return f"function:{name}" if name else "module"
+
+
 def parse_example(block: str) -> Example:
     """Split a code block into files at `# path/to/file.py` header lines (default
     `app/tasks.py`) and collect the expected findings from trailing `# CODE` comments."""
@@ -112,6 +132,6 @@ def parse_example(block: str) -> Example:
         lines.append(raw)
         marker = _EXPECT.search(raw)
         if marker:
-            for code in re.findall(r"(?:TSK|BEAT|TEN|SYN)\d{3}", marker.group(1)):
+            for code in re.findall(r"(?:TSK|BEAT|TEN|SYN|SUP)\d{3}", marker.group(1)):
                 expected.append((current, len(lines), code))
     return Example({path: "\n".join(lines) + "\n" for path, lines in files.items()}, tuple(expected))

@@ -1,5 +1,5 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, beat_entry_entity
 
 
 class BeatEntryParentheses(Rule):
@@ -109,4 +109,4 @@ class BeatEntryParentheses(Rule):
             if entry.task_literal and project.tasks.status(fixed) == "defined":
                 fix = Fix(SAFE, (Edit(entry.rel, entry.task_span, "string", fixed),))
             yield self.report(entry.rel, entry.task_span, f'beat task name "{name}" contains parentheses; use "{fixed}"',
-                              fix=fix)
+                              fix=fix, entity=beat_entry_entity(entry))

@@ -1,7 +1,7 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.facts.model import UNKNOWN
 from celerylint.project import crontab
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, beat_entry_entity
 
 
 class BeatEntryWithoutExpires(Rule):
@@ -103,7 +103,7 @@ class BeatEntryWithoutExpires(Rule):
             label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
             yield self.report(entry.rel, entry.anchor,
                               f'{label} has no options={{"expires": ...}}; missed runs pile up while workers are down',
-                              fix=_fix(entry, options))
+                              fix=_fix(entry, options), entity=beat_entry_entity(entry))
 
 
 def _fix(entry, options):

@@ -1,5 +1,5 @@
 from celerylint.project import crontab
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, beat_entry_entity
 
 
 class BeatHotspot(Rule):
@@ -135,4 +135,4 @@ class BeatHotspot(Rule):
                     if entry.identity in reported:
                         continue
                     reported.add(entry.identity)
-                    yield self.report(entry.rel, entry.anchor, message)
+                    yield self.report(entry.rel, entry.anchor, message, entity=beat_entry_entity(entry))

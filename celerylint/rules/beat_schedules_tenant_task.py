@@ -1,4 +1,4 @@
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, beat_entry_entity
 
 
 class BeatSchedulesTenantTask(Rule):
@@ -79,5 +79,5 @@ class BeatSchedulesTenantTask(Rule):
                     yield self.report(entry.rel, entry.task_span,
                                       f'beat entry "{entry.key or "?"}" schedules tenant-scoped task {task.function} '
                                       f"({use.describe()}) directly: it runs with tenant_id=None; schedule a wrapper "
-                                      "that spawns it per tenant")
+                                      "that spawns it per tenant", entity=beat_entry_entity(entry))
                     break

@@ -1,7 +1,7 @@
 from celerylint.facts.model import UNKNOWN
 from celerylint.project import crontab
 from celerylint.project.index import Call
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, beat_entry_entity
 
 
 class DuplicateBeatEntry(Rule):
@@ -96,7 +96,7 @@ class DuplicateBeatEntry(Rule):
             reported.add(later.identity)
             yield self.report(later.rel, later.anchor,
                               f'beat entry key "{later.key}" appears twice in this dict; the first one '
-                              f"(line {first.anchor[0] if first.anchor else '?'}) is silently dropped")
+                              f"(line {first.anchor[0] if first.anchor else '?'}) is silently dropped", entity=beat_entry_entity(later))
         for schedule in project.schedules.all():
             if schedule.merged_into is not None:
                 continue
@@ -112,7 +112,7 @@ class DuplicateBeatEntry(Rule):
                 yield self.report(entry.rel, entry.anchor,
                                   f'beat entry "{entry.key}" duplicates "{first.key}" '
                                   f"({first.rel}:{first.anchor[0] if first.anchor else '?'}): same task, "
-                                  "arguments and schedule")
+                                  "arguments and schedule", entity=beat_entry_entity(entry))
 
 
 def _signature(entry):

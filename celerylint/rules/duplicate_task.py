@@ -1,5 +1,5 @@
 from celerylint.facts.model import exclusive_branches
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class DuplicateTask(Rule):
@@ -94,4 +94,5 @@ class DuplicateTask(Rule):
                 yield self.report(
                     later.rel, later.def_span,
                     f'task "{name}" is already registered by {first.function} at {first.rel}:{first.def_span[0]}',
+                    entity=task_entity(later),
                 )

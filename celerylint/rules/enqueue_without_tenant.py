@@ -1,4 +1,4 @@
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, function_entity
 
 
 class EnqueueWithoutTenant(Rule):
@@ -81,4 +81,4 @@ class EnqueueWithoutTenant(Rule):
                 continue
             yield self.report(source.rel, facts.spans[site.span],
                               f"{'.'.join(site.receiver)}.{site.method}() enqueues tenant-scoped task "
-                              f"{task.function} ({use.describe()}) without tenant_id")
+                              f"{task.function} ({use.describe()}) without tenant_id", entity=function_entity(site.function))

@@ -1,6 +1,6 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.rules.fixing import imported_name
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class MixedTaskDecorators(Rule):
@@ -142,5 +142,5 @@ class MixedTaskDecorators(Rule):
                     yield self.report(
                         source.rel, task.decorator_span,
                         f"{task.function} is registered with the app's @task decorator while this module "
-                        "also uses @shared_task; use @shared_task", fix=fix,
+                        "also uses @shared_task; use @shared_task", fix=fix, entity=task_entity(task),
                     )

@@ -1,4 +1,4 @@
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, beat_entry_entity
 
 
 class OrphanedBeatEntry(Rule):
@@ -132,7 +132,8 @@ class OrphanedBeatEntry(Rule):
             suggestion = project.tasks.suggest(name)
             hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
             label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
-            yield self.report(entry.rel, entry.task_span, f'{label} names task "{name}", which no task registers{hint}')
+            yield self.report(entry.rel, entry.task_span, f'{label} names task "{name}", which no task registers{hint}',
+                              entity=beat_entry_entity(entry))
 
 
 def _defined(project, name, note=False):

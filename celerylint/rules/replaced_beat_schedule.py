@@ -105,13 +105,13 @@ class ReplacedBeatSchedule(Rule):
     def check(self, project):
         for schedule in project.schedules.all():
             for assignment in schedule.assignments:
-                yield from self._lost(assignment, assignment.before, "earlier updates")
+                yield from self._lost(schedule, assignment, assignment.before, "earlier updates")
             if schedule.assignments:
                 last = schedule.assignments[-1]
                 for config in schedule.overridden:
-                    yield from self._lost(last, config.all_entries(), config.label)
+                    yield from self._lost(schedule, last, config.all_entries(), config.label)
 
-    def _lost(self, assignment, entries, where):
+    def _lost(self, schedule, assignment, entries, where):
         """The entries among `entries` that the assignment drops: report them there."""
         lost = [e for e in entries if e.key is None or e.key not in assignment.keys]
         if not lost:
@@ -123,4 +123,5 @@ class ReplacedBeatSchedule(Rule):
             assignment.rel, assignment.span,
             f"this assignment replaces the beat schedule instead of merging: {count} "
             f"{'entry' if count == 1 else 'entries'} {origin} never run ({names})",
+            entity=f"schedule:{schedule.label}",
         )

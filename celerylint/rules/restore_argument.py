@@ -1,6 +1,6 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.facts.model import Ref
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class RestoreArgument(Rule):
@@ -76,4 +76,4 @@ class RestoreArgument(Rule):
                 fix = Fix(SAFE, (Edit(task.rel, span, "name", "tenant_id"),)) if has_param else None
                 yield self.report(task.rel, span,
                                   f"{'.'.join(callee)}() in task {task.function} is given something other than "
-                                  "the task's tenant_id parameter", fix=fix)
+                                  "the task's tenant_id parameter", fix=fix, entity=task_entity(task))

@@ -56,4 +56,5 @@ class SyntaxErrorRule(Rule):
         for source, facts in project.index.parsed():
             if facts.error is not None:
                 err = facts.error
-                yield self.report(source.rel, (err.line, err.column, err.line, err.column), err.message)
+                yield self.report(source.rel, (err.line, err.column, err.line, err.column), err.message,
+                                  entity="file")

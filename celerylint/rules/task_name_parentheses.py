@@ -1,6 +1,6 @@
 from celerylint.diagnostics import UNSAFE, Edit, Fix
 from celerylint.facts.model import Str
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class TaskNameParentheses(Rule):
@@ -106,7 +106,7 @@ class TaskNameParentheses(Rule):
                 yield self.report(
                     task.rel, task.name_span or task.def_span,
                     f'task name "{task.name}" contains parentheses; register it as "{fixed}"',
-                    fix=self._fix(project, task, fixed),
+                    fix=self._fix(project, task, fixed), entity=task_entity(task),
                 )
 
     @staticmethod

@@ -1,6 +1,6 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.rules.fixing import imported_name
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class TenantContextNotRestored(Rule):
@@ -173,7 +173,7 @@ class TenantContextNotRestored(Rule):
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
                               "tenant context first; call restore_tenant_context(tenant_id) as its first statement",
-                              fix=_fix(project, task, tenancy.task_function(task)))
+                              fix=_fix(project, task, tenancy.task_function(task)), entity=task_entity(task))
 
 
 def _fix(project, task, fn):

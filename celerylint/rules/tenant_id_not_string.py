@@ -1,6 +1,6 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.project.tenancy import non_string_tenant
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, function_entity
 
 
 class TenantIdNotString(Rule):
@@ -88,4 +88,4 @@ class TenantIdNotString(Rule):
                 continue
             span = facts.spans[site.tenant_span]
             yield self.report(source.rel, span, f"tenant_id={shown} is not a string; pass str({shown})",
-                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),)))
+                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),)), entity=function_entity(site.function))

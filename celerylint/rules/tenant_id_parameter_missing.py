@@ -1,5 +1,5 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class TenantIdParameterMissing(Rule):
@@ -140,4 +140,4 @@ class TenantIdParameterMissing(Rule):
                 SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),))
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but has no tenant_id "
-                              "parameter; add `*, tenant_id=None`", fix=fix)
+                              "parameter; add `*, tenant_id=None`", fix=fix, entity=task_entity(task))

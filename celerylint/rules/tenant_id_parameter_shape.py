@@ -1,6 +1,6 @@
 from celerylint.diagnostics import SAFE, UNSAFE, Edit, Fix
 from celerylint.facts.model import Num
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class TenantIdParameterShape(Rule):
@@ -120,7 +120,8 @@ class TenantIdParameterShape(Rule):
                 else:
                     continue
                 yield self.report(task.rel, span, f"tenant_id of task {task.function} {problem}; "
-                                                  "declare it last as `*, tenant_id=None`", fix=fix)
+                                                  "declare it last as `*, tenant_id=None`", fix=fix,
+                                  entity=task_entity(task))
 
 
 def _move(task):

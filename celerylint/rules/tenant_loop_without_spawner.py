@@ -1,6 +1,6 @@
 from celerylint.diagnostics import UNSAFE, Edit, Fix
 from celerylint.rules.fixing import imported_name
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 class TenantLoopWithoutSpawner(Rule):
@@ -172,7 +172,7 @@ class TenantLoopWithoutSpawner(Rule):
                 yield self.report(source.rel, facts.spans[loop.span],
                                   f"wrapper task {task.function} enqueues one task per tenant in a loop; use "
                                   "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them",
-                                  fix=_fix(project, source.rel, facts, loop))
+                                  fix=_fix(project, source.rel, facts, loop), entity=task_entity(task))
 
 
 def _fix(project, rel, facts, loop):

@@ -1,5 +1,5 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
-from celerylint.rules.base import Rule
+from celerylint.rules.base import Rule, task_entity
 
 
 # The other files of every fix example: the task the wrapper spawns, and the models.
@@ -175,4 +175,4 @@ class WrapperRestoresContext(Rule):
                 yield self.report(task.rel, span,
                                   f"wrapper task {task.function} runs for all tenants and must not restore a "
                                   f"tenant context ({'.'.join(callee)})",
-                                  fix=Fix(SAFE, (Edit(task.rel, span, "remove"),)))
+                                  fix=Fix(SAFE, (Edit(task.rel, span, "remove"),)), entity=task_entity(task))
