@@ -100,9 +100,9 @@ def free_port() -> int:
 
 
 def service_env(services, **env) -> dict:  # noqa: F811
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "runtime")]),
-                CELERYLINT_PG_HOST=services["pg_host"], CELERYLINT_PG_PORT=str(services["pg_port"]),
-                CELERYLINT_REDIS_URL=services["redis_url"], **env)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "runtime")]),
+            "CELERYLINT_PG_HOST": services["pg_host"], "CELERYLINT_PG_PORT": str(services["pg_port"]),
+            "CELERYLINT_REDIS_URL": services["redis_url"], **env}
 
 
 @contextlib.contextmanager
@@ -181,3 +181,15 @@ def scenario(services, name: str, *arguments: str, settings: str = "tests.runtim
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"scenario {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def pgbouncer_port(services) -> int:  # noqa: F811
+    """The port of scripts/services' pgbouncer (transaction pooling, one server
+    connection); skips (fails under CI) when pgbouncer is not installed."""
+    proc = subprocess.run([str(REPO / "scripts" / "services"), "env"], capture_output=True, text=True, timeout=30)
+    values = dict(line.split("=", 1) for line in proc.stdout.split() if "=" in line)
+    if "CELERYLINT_PGBOUNCER_PORT" not in values:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("pgbouncer is not running under CI (scripts/services install)")
+        pytest.skip("pgbouncer is not installed (scripts/services install)")
+    return int(values["CELERYLINT_PGBOUNCER_PORT"])

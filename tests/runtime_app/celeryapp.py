@@ -195,5 +195,5 @@ def schema_items(tenant_id=None):
     from tests.runtime_app.models import Item
 
     restore_tenant_context(tenant_id)
-    return {"schema": getattr(connection, "schema_name", None), "context": _current(),
-            "items": list(Item.objects.order_by("id").values_list("name", flat=True))}
+    items = list(Item.objects.order_by("id").values_list("name", flat=True))
+    return {"schema": getattr(connection, "schema_name", None), "context": _current(), "items": items}
