@@ -1,7 +1,7 @@
 """The spawner's own logic on Kombu's in-memory broker (the messages it publishes are
 read back from the queues): batches and countdowns, options, validation, signatures,
-deterministic task ids, each broker's horizon. Continuations over a QuerySet, real
-workers and a broker outage are in test_runtime_worker.py."""
+deterministic task ids, each broker's horizon, and continuations over a real PostgreSQL
+QuerySet. Real workers, a routed queue and a broker outage are in test_runtime_worker.py."""
 
 import math
 import subprocess
@@ -18,6 +18,7 @@ from celerylint_runtime import spawner
 from celerylint_runtime.spawner import SPAWN_HEADER, broker_horizon, max_countdown
 
 from conftest import REPO
+from runtime_support import databases, scenario, services  # noqa: F401
 
 
 class Tenant:
@@ -284,3 +285,19 @@ def test_spawning_is_quick_and_never_sleeps(app):
     spawn_tenant_tasks_with_rate_limiting([f"t{i}" for i in range(300)], app.tasks["tests.record"], "record")
     assert time.perf_counter() - started < 2.0
     assert len(published(app)) == 300
+
+
+def test_continuations_carry_a_cursor_over_a_queryset_at_a_constant_size(databases):  # noqa: F811
+    """Real PostgreSQL, in-memory broker with a 150 s horizon: batches of 10 every 60 s
+    may be sent 75 s ahead, so each continuation sends the next batch and continues."""
+    seen = scenario(databases, "continuation_messages")
+    for label, tenants, continuations in (("42", 42, 3), ("27", 27, 1)):
+        run = seen[label]
+        assert {k: run["summary"][k] for k in ("tenants", "batches", "sent", "continued")} == {
+            "tenants": tenants, "batches": math.ceil(tenants / 10), "sent": 20, "continued": tenants - 20}
+        assert run["summary"]["spread"] == pytest.approx((math.ceil(tenants / 10) - 1) * 60, abs=1)
+        assert [tenant for tenant, _ in run["sent"]] == run["expected"]  # each once, in id order
+        assert [countdown for _, countdown in run["sent"]] == [0] * 10 + [60] * (tenants - 10)
+        assert len(run["sizes"]) == continuations and [c["continued"] for c in run["continued"]][-1] == 0
+    sizes = seen["42"]["sizes"] + seen["27"]["sizes"]
+    assert max(sizes) - min(sizes) <= 8 and max(sizes) < 4096, sizes  # not one id more per tenant

@@ -120,13 +120,13 @@ class QuerySetTenants:
 
     resumable = True
 
-    def __init__(self, queryset, field: str):
+    def __init__(self, queryset, field: str, description: Optional[dict] = None):
         if queryset.query.is_sliced or queryset.query.combinator:
             raise ValueError("the spawner needs a QuerySet it can filter and order by id: not a slice, union, "
                              "intersection or difference")
         if field != "pk" and not queryset.model._meta.get_field(field).unique:
             raise ValueError(f"{queryset.model._meta.label}.{field} identifies tenants, so it must be unique")
-        self.queryset, self.field = queryset, field
+        self.queryset, self.field, self._description = queryset, field, description
 
     def _after(self, cursor):
         return self.queryset if cursor is None else self.queryset.filter(**{f"{self.field}__gt": cursor})
@@ -142,11 +142,15 @@ class QuerySetTenants:
                 yield normalise_tenant_id(value), str(value) if isinstance(value, uuid.UUID) else value
 
     def describe(self) -> dict:
-        from django.core.signing import Signer
+        """The QuerySet for a continuation: its model, id field and query (pickled and
+        signed); a continuation passes on the description it received."""
+        if self._description is None:
+            from django.core.signing import Signer
 
-        query = base64.b64encode(pickle.dumps(self.queryset.query)).decode()
-        return {"model": self.queryset.model._meta.label, "field": self.field,
-                "query": Signer(salt=_QUERY_SALT).sign(query)}
+            query = base64.b64encode(pickle.dumps(self.queryset.query)).decode()
+            self._description = {"model": self.queryset.model._meta.label, "field": self.field,
+                                 "query": Signer(salt=_QUERY_SALT).sign(query)}
+        return self._description
 
     @classmethod
     def from_description(cls, description: dict) -> "QuerySetTenants":
@@ -156,7 +160,7 @@ class QuerySetTenants:
         query = Signer(salt=_QUERY_SALT).unsign(description["query"])  # BadSignature: not ours
         queryset = apps.get_model(description["model"])._default_manager.all()
         queryset.query = pickle.loads(base64.b64decode(query))
-        return cls(queryset, description["field"])
+        return cls(queryset, description["field"], description)
 
 
 class ListedTenants:
@@ -325,7 +329,7 @@ class Spawn:
                 if in_batch:
                     self._log_batch(batch, index + batches, in_batch, countdown)
         return {"task": self.task_name, "run_id": self.run_id, "tenants": remaining, "batches": batches,
-                "spread": round(spread, 3), "sent": sent, "continued": remaining - sent}
+                "spread": round(spread, 1), "sent": sent, "continued": remaining - sent}
 
     def _log_batch(self, batch: int, batches: int, tenants: int, countdown: float) -> None:
         logger.info("Spawning %s: batch %d/%d, %d tenants, countdown %.0fs", self.task_name, batch + 1, batches,
@@ -367,9 +371,9 @@ class Spawn:
                    "headers": {SPAWN_HEADER: self.run_id}}
         if self.options.get("priority") is not None:
             options["priority"] = self.options["priority"]
-        spawn_continuation.apply_async(kwargs={"spawn": self.describe(), "tenants": tenants.describe(),
-                                               "cursor": cursor, "index": index, "start": start, "hop": hop},
-                                       **options)
+        self.app.tasks[CONTINUATION_TASK].apply_async(
+            kwargs={"spawn": self.describe(), "tenants": tenants.describe(), "cursor": cursor, "index": index,
+                    "start": start, "hop": hop}, **options)
         logger.info("Spawning %s: the batches from %d on go to a continuation due in %.0fs", self.task_name,
                     index + 1, due)
 

@@ -185,6 +185,120 @@ def pgbouncer(a, b, rounds="6"):
     return seen
 
 
+def transactions(a, b):
+    """The RLS applier inside transactions: a tenant switch in the middle of one, a
+    rollback to a savepoint that undoes a local set, a full rollback, and statements
+    that change the variable behind its back."""
+    from django.db import connection, transaction
+
+    seen = {}
+    with tenant_context(a):
+        with transaction.atomic():
+            seen["txn_a"] = _rows()
+            with tenant_context(b):
+                seen["txn_switch_b"] = _rows()
+            seen["txn_back_a"] = _rows()
+    with tenant_context(b):
+        with transaction.atomic():
+            seen["outer_b"] = _rows()
+            with tenant_context(a):
+                try:
+                    with transaction.atomic():  # a savepoint
+                        seen["savepoint_a"] = _rows()
+                        raise RuntimeError("roll back to the savepoint")
+                except RuntimeError:
+                    pass
+                seen["after_savepoint_rollback_a"] = _rows()
+            seen["outer_b_again"] = _rows()
+    with tenant_context(a):
+        try:
+            with transaction.atomic():
+                seen["rolled_back_a"] = _rows()
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        seen["after_rollback_a"] = _rows()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('app.current_tenant', %s, false)", [b])
+        seen["after_foreign_set_a"] = _rows()
+        with connection.cursor() as cursor:
+            cursor.execute("DISCARD ALL")
+        seen["after_discard_a"] = _rows()
+    seen["none"] = _rows()
+    return seen
+
+
+def continuation_messages():
+    """The spawner over QuerySets of 42 and 27 tenants on an in-memory broker whose
+    horizon allows 75 s countdowns (batches of 10 every 60 s): every continuation
+    message is read back, then run as a worker would when it is due (the clock moved on
+    by its countdown)."""
+    import os
+    import uuid as uuid_module
+
+    from celery import Celery
+
+    from celerylint_runtime import install, spawn_tenant_tasks_with_rate_limiting
+    from celerylint_runtime.spawner import CONTINUATION_TASK
+    from tests.runtime_app.models import Tenant
+
+    os.environ.update(CELERYLINT_BROKER_HORIZON="150", CELERY_TENANT_BATCH_SIZE="10", CELERY_TENANT_BATCH_DELAY="60")
+    client = Celery("continuations", broker="memory://", set_as_current=False)
+    client.conf.task_default_queue = f"continuations-{uuid_module.uuid4().hex}"
+    install(client)
+
+    @client.task(name="tests.per_tenant", shared=False)
+    def per_tenant(**kwargs):
+        raise AssertionError("sent, never run here")
+
+    client.finalize()
+    continuation = client.tasks[CONTINUATION_TASK]
+    active = Tenant.objects.filter(active=True)
+    ids = sorted(active.values_list("pk", flat=True))
+    result = {}
+    # the same query for 42 and for 27 tenants: only a parameter differs
+    for label, tenants in (("42", active.filter(pk__gte=ids[0])), ("27", active.filter(pk__gte=ids[15]))):
+        summary = spawn_tenant_tasks_with_rate_limiting(tenants, per_tenant, "per_tenant", run_id=label)
+        sent, sizes, continued = [], [], []
+        while True:
+            messages = _drain(client)
+            if not messages:
+                break
+            for headers, body, payload in messages:
+                if headers["task"] == CONTINUATION_TASK:
+                    sizes.append(len(body))
+                    kwargs = payload[1]
+                    due = _seconds_until(headers.get("eta"))
+                    kwargs["start"] -= due  # the worker runs it when due
+                    continued.append(continuation.apply(kwargs=kwargs).get())
+                else:
+                    sent.append((payload[1]["tenant_id"], round(_seconds_until(headers.get("eta")))))
+        result[label] = {"summary": summary, "sent": sent, "sizes": sizes, "continued": continued,
+                         "expected": [str(pk) for pk in tenants.order_by("pk").values_list("pk", flat=True)]}
+    return result
+
+
+def _drain(client):
+    messages = []
+    with client.connection_for_read() as connection:
+        queue = connection.SimpleQueue(client.conf.task_default_queue)
+        while True:
+            try:
+                message = queue.get(timeout=0.05)
+            except queue.Empty:
+                break
+            message.ack()
+            messages.append((message.headers, message.body, message.payload))
+        queue.close()
+    return messages
+
+
+def _seconds_until(eta):
+    from datetime import datetime, timezone
+
+    return 0.0 if eta is None else (datetime.fromisoformat(eta) - datetime.now(timezone.utc)).total_seconds()
+
+
 if __name__ == "__main__":
     name, *arguments = sys.argv[1:]
     print(json.dumps(globals()[name](*arguments), default=str))
