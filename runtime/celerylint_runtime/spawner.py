@@ -310,7 +310,7 @@ class Spawn:
         sent = in_batch = 0
         batch, countdown, last_countdown = index, 0.0, None
         batch_cursor = cursor
-        with closing(tenants.ids_after(cursor)) as ids:
+        with self.app.producer_or_acquire() as producer, closing(tenants.ids_after(cursor)) as ids:
             for tenant_id, after in ids:
                 if in_batch == 0:
                     countdown = max(0.0, start + batch * self.delay - time.time())
@@ -319,7 +319,7 @@ class Spawn:
                         self._continue(tenants, batch_cursor, batch, start, hop + 1, due)
                         break
                 publish(self.signature.args, {**self.signature.kwargs, "tenant_id": _header_value(tenant_id)},
-                        **self._task_options(tenant_id, countdown))
+                        producer=producer, **self._task_options(tenant_id, countdown))
                 sent += 1
                 in_batch += 1
                 if self.size and in_batch == self.size:
