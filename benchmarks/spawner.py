@@ -15,8 +15,10 @@ model is tests/runtime_app's `Tenant`), and runs each measurement in a fresh pro
 - `one continuation hop`: that continuation, run as a worker would when it is due;
 - `spawn, all at once`: CELERY_TENANT_BATCH_SIZE=0, every task published by the call.
 
-Each is timed once without and measured once with tracemalloc (peak of the Python
-allocations made during the call). The app has no result backend: the spawner runs in
+Each is timed once without tracemalloc (also the growth of the process's maximum RSS
+during the call) and measured once with it (peak of the Python allocations made during
+the call). Before the call the database and broker connections are open, as in a worker
+that has run tasks before. The app has no result backend: the spawner runs in
 a worker task (a beat wrapper), where Celery never subscribes to results; a caller
 outside a worker with the Redis result backend would also pay Celery's per-task result
 subscription. Message sizes are the JSON bodies of the continuation messages.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -110,15 +113,22 @@ def run_measurement(name: str, traced: bool) -> dict:
             return app.tasks[CONTINUATION_TASK].apply(kwargs=kwargs).get()
         return spawn_tenant_tasks_with_rate_limiting(tenants, per_tenant, "per_tenant")
 
+    # As in a worker that has run tasks before: the database and broker connections are
+    # open, so their one-time costs are not the spawner's.
+    tenants.exists()
+    with app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection()
     if name == "one continuation hop":
         spawn_tenant_tasks_with_rate_limiting(tenants, per_tenant, "per_tenant")  # the hop to run
     if traced:
         tracemalloc.start()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     result = call()
     seconds = time.perf_counter() - started
+    rss_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024
     peak = tracemalloc.get_traced_memory()[1] if traced else None
-    return {"seconds": seconds, "peak_bytes": peak, "published": published[0],
+    return {"seconds": seconds, "peak_bytes": peak, "rss_growth_bytes": rss_growth, "published": published[0],
             "continuation_bytes": [size for size, _ in continuations], "result": result}
 
 
@@ -145,8 +155,9 @@ def main() -> None:
         return
     values = services()
     results = []
-    print("| tenants | measurement | call time | peak memory (traced) | messages published | continuation message |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    print("| tenants | measurement | call time | peak memory (traced) | max RSS growth | messages published "
+          "| continuation message |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     for count in args.tenants:
         env = {**os.environ, **values, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "runtime")]),
                "DJANGO_SETTINGS_MODULE": "tests.runtime_app.settings", "CELERYLINT_PG_DB": DATABASE}
@@ -155,11 +166,12 @@ def main() -> None:
             timed, traced = measure(env, name, traced=False), measure(env, name, traced=True)
             sizes = sorted(set(timed["continuation_bytes"]))
             row = {"tenants": count, "measurement": name, "seconds": timed["seconds"],
-                   "peak_mib": traced["peak_bytes"] / 2**20, "published": timed["published"],
+                   "peak_mib": traced["peak_bytes"] / 2**20, "rss_growth_mib": timed["rss_growth_bytes"] / 2**20,
+                   "published": timed["published"],
                    "continuation_bytes": sizes, "summary": timed["result"]}
             results.append(row)
             print(f"| {count:,} | {name} | {row['seconds']:.2f} s | {row['peak_mib']:.1f} MiB | "
-                  f"{row['published']:,} | {', '.join(f'{s:,} B' for s in sizes) or '-'} |", flush=True)
+                  f"{row['rss_growth_mib']:.1f} MiB | {row['published']:,} | {', '.join(f'{s:,} B' for s in sizes) or '-'} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
 

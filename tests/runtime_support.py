@@ -177,8 +177,8 @@ def scenario(services, name: str, *arguments: str, settings: str = "tests.runtim
     """Run tests/runtime_app/scenarios.py NAME in its own process (Django can be set up
     once per process) and return the JSON it prints."""
     environment = service_env(services, DJANGO_SETTINGS_MODULE=settings, **env)
-    proc = subprocess.run([sys.executable, "-m", "tests.runtime_app.scenarios", name, *arguments], cwd=REPO, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, "-m", "tests.runtime_app.scenarios", name, *arguments], cwd=REPO,
+                          env=environment, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"scenario {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

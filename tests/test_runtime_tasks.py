@@ -224,7 +224,8 @@ def test_install_without_the_django_app_guards_the_connections_itself(tmp_path):
 
 
 @pytest.mark.parametrize("settings, error", [
-    ("CELERYLINT_TENANT_APPLIER = 'schema'\n", "ImportError: CELERYLINT_TENANT_APPLIER = \"schema\" needs django-tenants"),
+    ("CELERYLINT_TENANT_APPLIER = 'schema'\n",
+     "ImportError: CELERYLINT_TENANT_APPLIER = \"schema\" needs django-tenants"),
     ("CELERYLINT_TENANT_APPLIER = 'rows'\n", "ValueError: CELERYLINT_TENANT_APPLIER must be one of"),
     ("CELERYLINT_TENANT_APPLIER = 'proj_app.app'\n", "TypeError: CELERYLINT_TENANT_APPLIER 'proj_app.app' is not"),
 ])

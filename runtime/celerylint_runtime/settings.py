@@ -1,15 +1,17 @@
 """The runtime's settings: Django's settings when Django is installed and configured,
 else the environment (so a Celery app without Django is configured the same way).
 
-| setting | default | what it does |
-| --- | --- | --- |
-| CELERYLINT_TENANT_APPLIER | "rls" | how the tenant reaches the database: "rls", "schema", "database" or a dotted path |
-| CELERYLINT_TENANT_SESSION_VARIABLE | "app.current_tenant" | the PostgreSQL variable the RLS policies read |
-| CELERYLINT_RLS_TRANSACTION_POOLING | False | the database is behind a transaction pooler (pgbouncer pool_mode=transaction) |
-| CELERYLINT_TENANT_LOOKUP | none | dotted callable: tenant id -> the tenant (falsy or DoesNotExist: no such tenant) |
-| CELERYLINT_TENANT_SIGNING_KEY | none | HMAC key (or list of keys, the first signs) for the tenant header |
-| CELERYLINT_BROKER_HORIZON | by broker | seconds a delivered message may wait for its countdown |
-| CELERY_TENANT_BATCH_SIZE / CELERY_TENANT_BATCH_DELAY | 10 / 60 | the spawner's batches |
+- CELERYLINT_TENANT_APPLIER ("rls"): how the tenant reaches the database: "rls",
+  "schema", "database" or a dotted path (celerylint_runtime.appliers);
+- CELERYLINT_TENANT_SESSION_VARIABLE ("app.current_tenant"): the variable RLS policies read;
+- CELERYLINT_RLS_TRANSACTION_POOLING (off): the database is behind a transaction pooler
+  (pgbouncer pool_mode = transaction);
+- CELERYLINT_TENANT_LOOKUP: a dotted callable, tenant id -> the tenant (falsy, or a
+  DoesNotExist / LookupError: there is no such tenant and the task fails);
+- CELERYLINT_TENANT_SIGNING_KEY: HMAC key for the tenant header (in Django settings also
+  a list of keys: the first signs, any verifies);
+- CELERYLINT_BROKER_HORIZON: seconds a broker holds a delivered message (default: by broker);
+- CELERY_TENANT_BATCH_SIZE (10) and CELERY_TENANT_BATCH_DELAY (60): the spawner's batches.
 """
 
 from __future__ import annotations
