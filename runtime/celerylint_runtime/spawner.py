@@ -45,6 +45,7 @@ from kombu.exceptions import OperationalError
 
 from celerylint_runtime.context import normalise_tenant_id
 from celerylint_runtime.settings import checked_number, number_setting, setting
+from celerylint_runtime.task import header_value, message_header
 
 logger = logging.getLogger("celerylint_runtime.spawner")
 
@@ -253,14 +254,12 @@ def claims_supported(app) -> bool:
 def skip_if_duplicate(task) -> None:
     """Ignore a spawned task whose id already started once (its rerun copy); a message
     the broker delivers again (a worker lost it) runs again."""
-    from celerylint_runtime.task import _header
-
     request = task.request
-    if request.is_eager or _header(request, SPAWN_HEADER) is None:
+    if request.is_eager or message_header(request, SPAWN_HEADER) is None:
         return
     if _claim(task.backend, f"celerylint-spawned-{request.id}-{request.retries or 0}"):
         return
-    if (request.delivery_info or {}).get("redelivered") or _header(request, "redelivered"):
+    if (request.delivery_info or {}).get("redelivered") or message_header(request, "redelivered"):
         logger.warning("Task %s[%s] was delivered again by the broker: running it again", task.name, request.id)
         return
     logger.info("Task %s[%s] already started from another copy of this message: skipped", task.name, request.id)
@@ -318,7 +317,7 @@ class Spawn:
                         due = last_countdown if last_countdown is not None else min(limit, countdown - limit)
                         self._continue(tenants, batch_cursor, batch, start, hop + 1, due)
                         break
-                publish(self.signature.args, {**self.signature.kwargs, "tenant_id": _header_value(tenant_id)},
+                publish(self.signature.args, {**self.signature.kwargs, "tenant_id": header_value(tenant_id)},
                         producer=producer, **self._task_options(tenant_id, countdown))
                 sent += 1
                 in_batch += 1
@@ -376,10 +375,6 @@ class Spawn:
                     "start": start, "hop": hop}, **options)
         logger.info("Spawning %s: the batches from %d on go to a continuation due in %.0fs", self.task_name,
                     index + 1, due)
-
-
-def _header_value(tenant_id):
-    return str(tenant_id) if isinstance(tenant_id, uuid.UUID) else tenant_id
 
 
 def _options(queue, expires, priority) -> dict:

@@ -109,8 +109,9 @@ def _stamp(sender=None, body=None, headers=None, properties=None, **kwargs) -> N
 
 
 def header_value(tenant: object) -> object:
-    """How a tenant travels: a UUID as its string (JSON has no UUID), a str or an int as
-    itself; anything else as it is, to fail the task (or the serializer) loudly."""
+    """How a tenant travels in a header or keyword: a UUID as its string (JSON has no
+    UUID), a str or an int as itself; anything else as it is, to fail the task (or the
+    serializer) loudly."""
     return str(tenant) if isinstance(tenant, uuid.UUID) else tenant
 
 
@@ -155,7 +156,8 @@ def _applies(task) -> bool:
     return task is not None and (isinstance(task, TenantAwareTask) or task.app in _installed)
 
 
-def _header(request, name: str) -> object:
+def message_header(request, name: str) -> object:
+    """A header of the message a task request came from (worker or eager)."""
     value = (getattr(request, "headers", None) or {}).get(name)
     return getattr(request, name, None) if value is None else value
 
@@ -184,7 +186,7 @@ def _delivered_tenant(task, kwargs):
     """The tenant the running task was sent for, checked."""
     request = task.request
     keyword = kwargs.get(HEADER) if isinstance(kwargs, dict) else None
-    header = _header(request, HEADER)
+    header = message_header(request, HEADER)
     if not request.is_eager:
         _verify_signature(task, keyword, header)
     tenant = keyword if keyword is not None else header
@@ -204,7 +206,7 @@ def _verify_signature(task, keyword, header) -> None:
         raise TenantSignatureMismatch(f"the tenant_id keyword {keyword!r} is not the signed tenant header {header!r}")
     if header is None:
         return
-    signature = _header(task.request, SIGNATURE_HEADER)
+    signature = message_header(task.request, SIGNATURE_HEADER)
     expected = [_signature(key, task.request.id, task.name, header) for key in keys]
     if not isinstance(signature, str) or not any(hmac.compare_digest(signature, e) for e in expected):
         raise TenantSignatureMismatch(
