@@ -8,19 +8,30 @@
         ...
 """
 
+from celerylint_runtime.appliers import ContextApplier, TenantDatabaseRouter
 from celerylint_runtime.context import (
+    InvalidTenantId,
+    TenantError,
+    carry_tenant,
     get_current_tenant_id,
     restore_tenant_context,
     set_current_tenant_id,
     tenant_context,
 )
 from celerylint_runtime.spawner import spawn_tenant_tasks_with_rate_limiting
-from celerylint_runtime.task import TenantAwareTask, install
+from celerylint_runtime.task import TenantAwareTask, TenantNotFound, TenantSignatureMismatch, install
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "ContextApplier",
+    "InvalidTenantId",
     "TenantAwareTask",
+    "TenantDatabaseRouter",
+    "TenantError",
+    "TenantNotFound",
+    "TenantSignatureMismatch",
+    "carry_tenant",
     "get_current_tenant_id",
     "install",
     "restore_tenant_context",

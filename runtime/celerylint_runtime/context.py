@@ -1,127 +1,162 @@
-"""The current tenant: a context variable (so threads and asyncio tasks never share it)
-mirrored into a PostgreSQL session variable for row-level security policies.
+"""The current tenant: a context variable, so threads, asyncio tasks and Celery tasks
+never share it. How it reaches the database is the context applier's job
+(`celerylint_runtime.appliers`): by default every query sets the PostgreSQL session
+variable the row-level security policies read, from the context of that query.
 
-The session variable (default `app.current_tenant`, setting
-`CELERYLINT_TENANT_SESSION_VARIABLE`) is set with `SELECT set_config(name, value,
-false)` on every open PostgreSQL connection of the current thread whenever the context
-changes, cleared to '' when the context is cleared, and re-applied to every new
-connection (`connection_created`, which Django also sends when it hands out a pooled
-connection). A reset leaves '' rather than NULL, so policies should read
-`NULLIF(current_setting('app.current_tenant', true), '')`.
+Tenant ids are `str`, `uuid.UUID` or `int`; a string that spells a UUID becomes a
+`uuid.UUID`. Anything else (a float, a bool, a model instance, an empty string) raises
+`InvalidTenantId`.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import uuid
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Iterator, Union
+from typing import Callable, Iterator, Optional, TypeVar, Union
 
 logger = logging.getLogger("celerylint_runtime")
 
-TenantId = Union[str, uuid.UUID, None]
+TenantId = Union[str, uuid.UUID, int]
 
-DEFAULT_SESSION_VARIABLE = "app.current_tenant"
+_current: contextvars.ContextVar = contextvars.ContextVar("celerylint_current_tenant_id", default=None)
+# Inside a task run by the runtime: a 1-tuple holding the tenant the task was delivered
+# with (None outside tasks), so that restore_tenant_context(None) can keep it.
+_delivered: contextvars.ContextVar = contextvars.ContextVar("celerylint_delivered_tenant_id", default=None)
 
-_current: ContextVar = ContextVar("celerylint_current_tenant_id", default=None)
+T = TypeVar("T")
 
 
-def _normalise(tenant_id: object) -> TenantId:
-    """A UUID string becomes a `uuid.UUID`; other strings stay strings; None is None."""
+class TenantError(Exception):
+    """A task cannot run as the tenant it was sent for."""
+
+
+class InvalidTenantId(TenantError, TypeError):
+    """A tenant id that is not a non-empty str, a uuid.UUID or an int."""
+
+
+def normalise_tenant_id(tenant_id: object) -> Optional[TenantId]:
+    """None, a uuid.UUID (also from a string that spells one), another non-empty
+    string, or an int. Anything else raises InvalidTenantId."""
     if tenant_id is None or isinstance(tenant_id, uuid.UUID):
         return tenant_id
+    if isinstance(tenant_id, bool):
+        raise InvalidTenantId(f"tenant_id must be a str, a uuid.UUID or an int, not a bool ({tenant_id!r})")
+    if isinstance(tenant_id, int):
+        return tenant_id
     if isinstance(tenant_id, str):
+        if not tenant_id.strip():
+            raise InvalidTenantId("tenant_id must not be an empty string")
         try:
             return uuid.UUID(tenant_id)
         except ValueError:
             return tenant_id
-    raise TypeError(f"tenant_id must be a str, a uuid.UUID or None, not {type(tenant_id).__name__}")
+    raise InvalidTenantId(
+        f"tenant_id must be a str, a uuid.UUID or an int, not {type(tenant_id).__name__} ({tenant_id!r})")
 
 
-def get_current_tenant_id() -> TenantId:
+def get_current_tenant_id() -> Optional[TenantId]:
     """The tenant of the current context (thread, asyncio task, Celery task), or None."""
     return _current.get()
 
 
-def set_current_tenant_id(tenant_id: object) -> TenantId:
-    """Set (or with None clear) the current tenant, and the database session variable."""
-    value = _normalise(tenant_id)
+def set_current_tenant_id(tenant_id: object) -> Optional[TenantId]:
+    """Set (or with None clear) the current context's tenant. Prefer `tenant_context`,
+    which also puts the previous tenant back."""
+    value = normalise_tenant_id(tenant_id)
     _current.set(value)
-    apply_to_connections(value)
+    _activate(value)
     return value
 
 
-def restore_tenant_context(tenant_id: object) -> TenantId:
-    """Restore the tenant a task was enqueued for (call it first in a tenant task).
+def restore_tenant_context(tenant_id: object) -> Optional[TenantId]:
+    """Restore the tenant a task was sent for; call it first in a tenant task with the
+    task's own `tenant_id` keyword.
 
-    None clears the context, so nothing of a previous task's tenant survives, and logs
-    a warning: a tenant-scoped task was started without a tenant."""
-    if tenant_id is None:
-        logger.warning("restore_tenant_context(None): running without a tenant; the tenant context is cleared")
-    return set_current_tenant_id(tenant_id)
+    A non-None value switches to that tenant. None inside a task keeps the tenant the
+    task was delivered with (by the `apply_async(..., tenant_id=)` option, the header,
+    or the eager caller's context), and warns when there is none. None outside a task
+    clears the context (and warns): there is nothing to restore."""
+    if tenant_id is not None:
+        return set_current_tenant_id(tenant_id)
+    delivered = _delivered.get()
+    if delivered is not None:
+        if delivered[0] is None:
+            logger.warning("restore_tenant_context(None): this task was sent without a tenant and runs without one")
+        return set_current_tenant_id(delivered[0])
+    logger.warning("restore_tenant_context(None) outside a task: running without a tenant; the context is cleared")
+    return set_current_tenant_id(None)
 
 
 @contextmanager
-def tenant_context(tenant_id: object) -> Iterator[TenantId]:
-    """Run a block as `tenant_id`, then put back whatever was current before (also
-    when the block raises)."""
-    value = _normalise(tenant_id)
+def tenant_context(tenant_id: object) -> Iterator[Optional[TenantId]]:
+    """Run a block as `tenant_id` (None: as no tenant), then put back exactly what was
+    current before, also when the block raises."""
+    value = normalise_tenant_id(tenant_id)
     token = _current.set(value)
-    apply_to_connections(value)
+    _activate(value)
     try:
         yield value
     finally:
-        _current.reset(token)
-        apply_to_connections(_current.get())
+        _reset(_current, token)
+        _activate(_current.get())
 
 
-# --------------------------------------------------------------------------- database
+def carry_tenant(function: Callable[..., T]) -> Callable[..., T]:
+    """Wrap `function` so that it runs with the current context's tenant wherever it is
+    called: a new thread starts with an empty context (no tenant), so pass the wrapped
+    function to `threading.Thread`, an executor or a callback API instead.
+
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(carry_tenant(resize), images))
+
+    Each call runs in its own copy of the context captured here
+    (`contextvars.copy_context()`), as that tenant, and leaves the calling thread's
+    context untouched."""
+    captured = contextvars.copy_context()
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        return captured.copy().run(_run_as_current, function, args, kwargs)
+
+    return run
 
 
-def session_variable() -> str:
-    settings = _django_settings()
-    name = getattr(settings, "CELERYLINT_TENANT_SESSION_VARIABLE", None) if settings is not None else None
-    return name or DEFAULT_SESSION_VARIABLE
+def _run_as_current(function, args, kwargs):
+    with tenant_context(_current.get()):  # applies the tenant to this thread's connections
+        return function(*args, **kwargs)
 
 
-def _django_settings():
-    """Django's settings when Django is installed and configured, else None."""
+# --------------------------------------------------------------------------- tasks
+
+
+def enter_task(tenant_id: Optional[TenantId]) -> tuple:
+    """Run the current task as `tenant_id` (already normalised); returns what
+    `leave_task` needs to put back the context exactly as it was."""
+    tokens = (_current.set(tenant_id), _delivered.set((tenant_id,)))
+    _activate(tenant_id)
+    return tokens
+
+
+def leave_task(tokens: tuple) -> None:
+    current_token, delivered_token = tokens
+    _reset(_delivered, delivered_token)
+    _reset(_current, current_token)
+    _activate(_current.get())
+
+
+def _reset(variable: contextvars.ContextVar, token: contextvars.Token) -> None:
     try:
-        from django.conf import settings
-    except ImportError:
-        return None
-    return settings if settings.configured else None
+        variable.reset(token)
+    except ValueError:
+        # The token was made in another context (a pool that runs a task's signals in
+        # different contexts): put the old value back by hand.
+        variable.set(None if token.old_value is contextvars.Token.MISSING else token.old_value)
 
 
-def _set_on(connection, value: TenantId) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, false)", [session_variable(), "" if value is None else str(value)])
+def _activate(tenant_id: Optional[TenantId]) -> None:
+    from celerylint_runtime.appliers import current_applier
 
-
-def apply_to_connections(value: TenantId) -> None:
-    """Set the session variable on this thread's open PostgreSQL connections. A
-    connection that is not open yet gets it when it opens (see `connection_created`)."""
-    if _django_settings() is None:
-        return
-    try:
-        from django.db import connections
-    except ImportError:  # pragma: no cover - Django without its db package
-        return
-    for connection in connections.all(initialized_only=True):
-        if connection.vendor == "postgresql" and connection.connection is not None:
-            _set_on(connection, value)
-
-
-def on_connection_created(sender=None, connection=None, **kwargs) -> None:
-    """Django signal handler: a new (or pooled) connection starts with the current
-    tenant, or with none — never with a tenant some earlier user of it set."""
-    if connection is not None and connection.vendor == "postgresql":
-        _set_on(connection, _current.get())
-
-
-def connect_django_signals() -> None:
-    """Re-apply the tenant to every new database connection (idempotent)."""
-    from django.db.backends.signals import connection_created
-
-    connection_created.connect(on_connection_created, dispatch_uid="celerylint_runtime.connection_created")
+    current_applier().activate(tenant_id)

@@ -1,2 +1,3 @@
-"""A Celery app (and optional Django settings) that the runtime tests run in a real
-worker process: `celery -A tests.runtime_app.celeryapp worker`."""
+"""A Celery app, Django settings, models and an ASGI app that the runtime tests run
+for real: `celery -A tests.runtime_app.celeryapp worker`, `uvicorn
+tests.runtime_app.asgi:application`, and `python -m tests.runtime_app.scenarios NAME`."""

@@ -2,12 +2,10 @@ from django.apps import AppConfig
 
 
 class CelerylintConfig(AppConfig):
-    """Re-applies the current tenant to every new database connection and, when
+    """Guards every database connection with the tenant context applier and, when
     `CELERYLINT_APP = "proj.celery:app"` is set, installs tenant propagation into that
-    Celery app (`celerylint_runtime.install`).
-
-    Settings: CELERYLINT_APP, CELERYLINT_TENANT_SESSION_VARIABLE (default
-    "app.current_tenant"), CELERY_TENANT_BATCH_SIZE (10), CELERY_TENANT_BATCH_DELAY (60).
+    Celery app (`celerylint_runtime.install`, which also guards the connections: either
+    is enough). Settings: CELERYLINT_APP and those in `celerylint_runtime.settings`.
     """
 
     name = "celerylint_runtime.django"
@@ -17,20 +15,13 @@ class CelerylintConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from celerylint_runtime.context import connect_django_signals
+        from celerylint_runtime.appliers import connect_database_hooks
+        from celerylint_runtime.settings import import_object
         from celerylint_runtime.task import install
 
         from celerylint_runtime.django import checks  # noqa: F401  (registers the system checks)
 
-        connect_django_signals()
+        connect_database_hooks()
         app_path = getattr(settings, "CELERYLINT_APP", None)
         if app_path:
-            install(load_app(app_path))
-
-
-def load_app(path: str):
-    """Import "package.module:attribute" (or "package.module.attribute")."""
-    from importlib import import_module
-
-    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
-    return getattr(import_module(module_name), attribute)
+            install(import_object(app_path))

@@ -64,9 +64,9 @@ def find_app():
 
     path = getattr(settings, "CELERYLINT_APP", None)
     if path:
-        from celerylint_runtime.django.apps import load_app
+        from celerylint_runtime.settings import import_object
 
-        return load_app(path)
+        return import_object(path)
     package = (settings.SETTINGS_MODULE or "").split(".")[0]
     if package:
         from celery import Celery
