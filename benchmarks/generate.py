@@ -1616,7 +1616,7 @@ class Imports:
         self.names.setdefault(source, set()).add(name if local == name else f"{name} as {local}")
         return local
 
-    def lines(self, rng: random.Random | None = None) -> list[str]:
+    def lines(self) -> list[str]:
         out = []
         for source, names in sorted(self.names.items()):
             out.append(f"from {source} import {', '.join(sorted(names))}")
@@ -2118,24 +2118,24 @@ def th_tasks(rng: random.Random, app: App, project: Project, ctx: THContext, pla
         mod["tasks"].append(t)
         return t
 
-    def fname(h: Helper, verb_name: str) -> str:
-        return f"{verb_name}_task" if suffix else verb_name
+    def fname(base: str) -> str:  # with `suffix`, services are imported by name: no clash
+        return f"{base}_task" if suffix else base
 
     for i, (m, verb, h) in enumerate(plan["object"]):
         mod = mods[i % len(mods)]
-        new_task(fname(h, f"{verb}_{m.snake}"), "object", h, mod, model=m)
+        new_task(fname(f"{verb}_{m.snake}"), "object", h, mod, model=m)
     for i, (m, verb, h) in enumerate(plan["batch"]):
         if rng.random() < 0.3:
             continue
         mod = mods[(i + 1) % len(mods)]
-        t = new_task(fname(h, h.name), "tenant", h, mod, model=m)
+        t = new_task(fname(h.name), "tenant", h, mod, model=m)
         if t is not None and rng.random() < 0.75:
             new_task(f"{h.name}_for_all_tenants", "wrapper", None, mod, model=m, target=t)
     for i, (m, h) in enumerate(plan["global"]):
         if m is not None and rng.random() < 0.2:
             continue
         mod = mods[(i + 2) % len(mods)]
-        new_task(fname(h, h.name), "global", h, mod, model=m,
+        new_task(fname(h.name), "global", h, mod, model=m,
                  params=(("days", rng.choice([7, 14, 30, 90])),) if h.sig == "days" else ())
     tasks: list[Task] = []
     late_done = not late
@@ -2206,13 +2206,12 @@ def th_events_module(rng: random.Random, app: App, module: str, rel: str, projec
     mentions tenant_id (deliberate TEN005)."""
     imp = Imports(module, is_package)
     body: list[str] = []
-    model_names = [m.name for m in app.models]
     calls = list(calls)
     for i in range(n):
         m = app.models[i % len(app.models)]
         fn = f"on_{m.snake}_{rng.choice(['created', 'updated', 'paid', 'closed', 'imported', 'synced'])}_{i}"
         body += [f"def {fn}(payload, *, source=\"webhook\"):", f'    """{sentence(rng)}"""']
-        body += [f'    obj_id = int(payload["object"]["id"])',
+        body += ['    obj_id = int(payload["object"]["id"])',
                  f"    obj = {import_from(imp, rng, f'{app.dotted}.models', m.name)}.objects.filter(pk=obj_id).first()",
                  "    if obj is None:",
                  f'        logger.info("{fn}: %s not found (%s)", obj_id, source)',
@@ -2239,7 +2238,6 @@ def th_events_module(rng: random.Random, app: App, module: str, rel: str, projec
                     body += ["    " + c for c in call]
         body += ["    return True", "", ""]
     project.add(rel, module_text(doc, rng, ["import logging"], imp, body))
-    del model_names
 
 
 def th_views(rng: random.Random, app: App, project: Project, calls: list[Task], n: int) -> None:
@@ -2580,7 +2578,7 @@ def _payload(rng: random.Random, kind: str, ind: str, depth: int = 0) -> list[st
 
 
 def _huge_test(rng: random.Random, resource: str, i: int) -> list[str]:
-    single = resource[:-1] if resource.endswith("s") else resource
+    single = resource.removesuffix("s")
     kind = rng.randint(0, 7)
     name = f"test_{resource}_{rng.choice(['list', 'retrieve', 'create', 'update', 'delete', 'filter', 'sort', 'invalid'])}_{i}"
     fixtures = ["self", "authenticated_client", f"{resource}_fixture"] + rng.sample(
@@ -2642,8 +2640,8 @@ def _huge_test(rng: random.Random, resource: str, i: int) -> list[str]:
         for _ in range(rng.randint(2, 8)):
             out += ["            (",
                     "                {",
-                    f'                    "{rng.choice(["name", "uid", "alias", "scanner_args"])}": '
-                    f'"{rng.choice(WORDS) * rng.randint(1, 3)}",',
+                    (f'                    "{rng.choice(["name", "uid", "alias", "scanner_args"])}": '
+                     f'"{rng.choice(WORDS) * rng.randint(1, 3)}",'),
                     f'                    "provider": {rng.choice(["None", "123", repr("x")])},',
                     "                },",
                     f'                "{rng.choice(["invalid", "required", "max_length", "does_not_exist"])}",',
@@ -2730,7 +2728,7 @@ def huge_test_module(rng: random.Random, target_bytes: int) -> str:
     c = 0
     while size < target_bytes:
         resource = RESOURCES[c % len(RESOURCES)]
-        cls = [f"@pytest.mark.django_db", f"class Test{camel(resource)}ViewSet{c}:"]
+        cls = ["@pytest.mark.django_db", f"class Test{camel(resource)}ViewSet{c}:"]
         for i in range(rng.randint(6, 18)):
             cls += _huge_test(rng, resource, i)
         cls += [""]
@@ -2960,7 +2958,7 @@ def analyzer_findings(root: str, timeout: float = 900) -> list[tuple[str, str]] 
                                               if os.environ.get("PYTHONPATH") else ""))
     try:
         out = subprocess.run([sys.executable, "-m", "celerylint", "check", root, "--no-cache", "--format", "json"],
-                             cwd=root, env=env, capture_output=True, timeout=timeout)
+                             cwd=root, env=env, capture_output=True, timeout=timeout, check=False)
         data = json.loads(out.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None

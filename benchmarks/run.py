@@ -683,16 +683,19 @@ def table(results: list[dict], meta: dict) -> str:
 
 def generated_project(modules: int, seed: int, orphans: int, shape: str = "default",
                       kb: int = 1024) -> tuple[str, dict]:
-    sys.path.insert(0, HERE)
-    import generate  # noqa: E402  (benchmarks/generate.py)
-
+    # Not imported: compiling generate.py would add ~12 MB to the harness's peak RSS,
+    # which every child's ru_maxrss then inherits (see Run.harness_kb).
+    with open(os.path.join(HERE, "generate.py"), encoding="utf-8") as fh:
+        source = fh.read()
+    versions = {name: int(m.group(1)) for name in ("GENERATOR_VERSION", "TENANT_HEAVY_VERSION", "HUGE_MODULE_VERSION")
+                for m in [re.search(rf"^{name} = (\d+)$", source, re.MULTILINE)] if m}
     if shape == "default":
         path = os.path.join(GENERATED, f"proj-{modules}-s{seed}")
     elif shape == "tenant-heavy":
         path = os.path.join(GENERATED, f"tenant-heavy-{modules}-s{seed}")
     else:
         path = os.path.join(GENERATED, f"huge-module-{kb}kb-s{seed}")
-    manifest_path = os.path.join(path, generate.MANIFEST)
+    manifest_path = os.path.join(path, "benchmark_manifest.json")
     try:
         with open(manifest_path) as fh:
             manifest = json.load(fh)
@@ -700,10 +703,10 @@ def generated_project(modules: int, seed: int, orphans: int, shape: str = "defau
             same = manifest.get("huge_kb_requested") == kb
         else:
             same = manifest.get("modules_requested") == modules and manifest.get("orphans_requested") == orphans
-        reuse = (manifest.get("generator_version") == generate.GENERATOR_VERSION
+        reuse = (manifest.get("generator_version") == versions["GENERATOR_VERSION"]
                  and manifest.get("shape", "default") == shape
-                 and manifest.get("shape_version") == {"tenant-heavy": generate.TENANT_HEAVY_VERSION,
-                                                       "huge-module": generate.HUGE_MODULE_VERSION}.get(shape)
+                 and manifest.get("shape_version") == {"tenant-heavy": versions["TENANT_HEAVY_VERSION"],
+                                                       "huge-module": versions["HUGE_MODULE_VERSION"]}.get(shape)
                  and manifest.get("seed") == seed and same)
     except (OSError, ValueError):
         reuse = False
