@@ -170,7 +170,7 @@ def _check(args: argparse.Namespace) -> int:
             return check(paths, settings, root, use_cache=not args.no_cache, jobs=args.jobs,
                          select=args.select, ignore=tuple(args.ignore) + tuple(args.extend_ignore),
                          extend_select=tuple(args.extend_select), verbose=args.verbose,
-                         overlay={**stdin_overlay, **(overlay or {})} or None, baseline=baseline)
+                         overlay={**stdin_overlay, **(overlay or {})} or None, baseline=baseline, reuse=True)
         except UsageError as exc:
             raise _Usage(str(exc)) from None
 

@@ -5,8 +5,10 @@ import os
 import pickle
 import time
 
-from celerylint.engine import cache as cache_mod
+import pytest
+
 from celerylint.config import Settings, settings_from_mapping
+from celerylint.engine import cache as cache_mod
 from celerylint.engine import check
 
 from conftest import write_project
@@ -78,16 +80,47 @@ def test_no_cache_writes_nothing(tmp_path):
     assert not (root / cache_mod.CACHE_DIR).exists()
 
 
-def test_corrupt_cache_is_ignored(tmp_path):
+@pytest.mark.parametrize("corrupt", ["index-*.pickle", "facts-*.pickle", "*.pickle"])
+def test_corrupt_cache_is_ignored(tmp_path, corrupt):
     root = write_project(tmp_path / "p", FILES)
     run(root)
-    for path in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle"):
+    for path in (root / cache_mod.CACHE_DIR).glob(corrupt):
         path.write_bytes(b"not a pickle")
     result, found = run(root)
-    assert parsed_count(result) == 2 and found == [("proj/settings.py", 1, "BEAT001")]
-    for path in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle"):
-        entries, searches, ignore_memo = pickle.loads(path.read_bytes())
-        assert isinstance(entries, dict) and isinstance(searches, dict) and isinstance(ignore_memo, dict)
+    # Facts are kept by content digest: with the index lost, they are still good.
+    assert parsed_count(result) == (0 if corrupt == "index-*.pickle" else 2)
+    assert found == [("proj/settings.py", 1, "BEAT001")]
+    (index,) = (root / cache_mod.CACHE_DIR).glob("index-*.pickle")
+    files, searches, ignore_memo, results = pickle.loads(index.read_bytes())
+    assert set(files) == {"ops/tasks.py", "ops/views.py", "proj/settings.py", "ops/__init__.py", "proj/__init__.py"}
+    assert all(isinstance(x, dict) for x in (searches, ignore_memo, results))
+    (facts,) = (root / cache_mod.CACHE_DIR).glob("facts-*.pickle")
+    assert set(pickle.loads(facts.read_bytes())) == {"ops/tasks.py", "proj/settings.py"}
+
+
+def test_an_unchanged_project_reuses_the_last_result(tmp_path):
+    root = write_project(tmp_path / "p", FILES)
+
+    def reusing(**options):
+        result = check([], Settings(), str(root), use_cache=True, jobs=1, reuse=True, **options)
+        return result, [(d.path, d.line, d.code) for d in result.diagnostics]
+
+    first, found = reusing()
+    assert first.project is not None and found == [("proj/settings.py", 1, "BEAT001")]
+    again, found_again = reusing()
+    assert again.project is None and found_again == found  # nothing was analysed
+    assert reusing(select=("TSK",))[0].project is not None  # another selection is another run
+    assert reusing(select=("TSK",))[0].project is None
+    views = root / "ops" / "views.py"
+    views.write_text(views.read_text() + "# a comment changes the content\n")
+    changed, found_changed = reusing()
+    assert changed.project is not None and found_changed == found
+    (root / "ops" / "tasks.py").write_text("from celery import shared_task\n\n@shared_task\ndef ping():\n    pass\n"
+                                         "\n@shared_task\ndef pingg():\n    pass\n")
+    fixed, found_fixed = reusing()
+    assert fixed.project is not None and found_fixed == []
+    assert reusing()[0].project is None and reusing()[1] == []
+    assert run(root)[0].project is not None  # callers that need the project never get a reused result
 
 
 def test_read_only_project_still_checks(tmp_path):

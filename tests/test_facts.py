@@ -102,6 +102,9 @@ def test_noqa_lines():
     (b"app = Celery('x')\n", True),
     (b"class Sync(BaseTask):\n    name = 'x'\n", True),
     (b"send_email.delay(1)\n", False),  # enqueue sites alone are parsed on demand
+    (b"register = app.task(name='x')\nregister(f)\n", True),
+    (b"retrying = app.task  # an alias\n", True),
+    (b"scan.task = prowler_task\nassert scan.task.id == 1\n", False),  # a model field named task
     (b"class V(ViewSet[PaperlessTask]):\n    pass\n", False),
     (b"class Consumer(\n    Mixin,\n    ConsumeTaskMixin,\n):\n    pass\n", False),
     (b"def index(request):\n    return render(request, 'tasks.html')\n", False),
@@ -109,3 +112,23 @@ def test_noqa_lines():
 ])
 def test_prefilter(source, relevant):
     assert needs_parse(source) is relevant
+
+
+@pytest.mark.parametrize("source", [
+    b"class Order(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n",
+    b"class Order(Model):\n    tenant_id: UUID = models.UUIDField()\n",
+    b"class Order(TenantAwareModel):\n    pass\n",
+    b"objects = TenantManager()\n",
+    b"def f(tenant):\n    return tenant\n",
+    b"x = 1\n",
+    b"# Tenant is the tenant model\n",
+])
+def test_the_tenancy_probe_agrees_with_its_regex(source):
+    import re
+
+    from celerylint.facts.prefilter import tenancy_probe
+
+    names = ("TenantModel", "TenantAwareModel", "TenantManager")
+    regex = re.compile(rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\(|"
+                       + b"|".join(rb"\b" + n.encode() + rb"\b" for n in names), re.MULTILINE)
+    assert tenancy_probe(names)(source) == bool(regex.search(source))

@@ -1,7 +1,16 @@
-"""The facts cache: one pickle file under `<root>/.celerylint_cache/`, keyed by the
+"""The cache under `<root>/.celerylint_cache/`, in two pickle files keyed by the
 celerylint version, the facts format and the configuration fingerprint (a change of
-any starts a fresh cache). An entry is reused when the file's mtime, size and inode are unchanged,
-or failing that when its content hash is."""
+any starts a fresh cache):
+
+- `index-<key>.pickle`, small: each file's stat, content digest and prefilter
+  decision; the results of byte searches over skipped files; the walk's ignore
+  decisions; and the results of the last runs by the state of the whole project;
+- `facts-<key>.pickle`: each file's facts by content digest, read only when a run
+  needs facts (a run whose project state is unchanged reuses its result instead).
+
+A file's entry is reused when its mtime, size and inode are unchanged, or failing that
+when its content digest is.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ import pickle
 import tempfile
 from typing import Any, NamedTuple
 
-from celerylint.facts.model import ValueBase
+from celerylint.facts.model import FileFacts, ValueBase
 
 CACHE_DIR = ".celerylint_cache"
 # What the prefilter decided for a content: parse it, skip it, or skip it but remember
@@ -19,24 +28,19 @@ CACHE_DIR = ".celerylint_cache"
 PARSE = "parse"
 SKIPPED = "skipped"
 SKIPPED_ENQUEUES = "skipped-enqueues"
+MAX_RESULTS = 8  # runs remembered (different selections and scopes: a hook and a full check)
 
 
-class Decision(NamedTuple):
-    """What is known of one file content: the prefilter's decision, the facts (None
-    until parsed: skipped files get them once the index loads them), and whether it may
-    define a tenant-scoped model."""
+class FileState(NamedTuple):
+    """What is known of one file without parsing it."""
 
-    kind: str  # PARSE, SKIPPED or SKIPPED_ENQUEUES
-    facts: Any  # FileFacts or None
-    defines_tenancy: bool
-
-
-class CacheEntry(NamedTuple):
     mtime_ns: int
     size: int
     inode: int
     digest: bytes
-    decision: Decision
+    kind: str  # PARSE, SKIPPED or SKIPPED_ENQUEUES
+    defines_tenancy: bool  # may define a tenant-scoped model (prefilter.tenancy_probe)
+
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
 
@@ -63,84 +67,118 @@ def facts_format() -> str:
 class FactsCache:
     def __init__(self, root: str, key: str, enabled: bool = True, read_only: bool = False):
         self.dir = os.path.join(root, CACHE_DIR)
-        self.path = os.path.join(self.dir, f"facts-{key}.pickle")
+        self.index_path = os.path.join(self.dir, f"index-{key}.pickle")
+        self.facts_path = os.path.join(self.dir, f"facts-{key}.pickle")
+        self.enabled = enabled
         self.writable = enabled and not read_only  # read_only: entries are used, nothing is stored
-        self.entries: dict[str, CacheEntry] = {}  # by root-relative path
+        self.files: dict[str, FileState] = {}  # by root-relative path
         # Results of byte searches over the skipped files (needles -> files that matched),
-        # valid while no skipped file changes; see `searches_valid`.
+        # valid while no skipped file changes.
         self.searches: dict[tuple, list] = {}
         # The walk's ignore decisions and the ignore files they were made with (discover.py).
         self.ignore_memo: dict = {}
+        self.results: dict[bytes, Any] = {}  # project state -> the result of a run (engine/run.py)
+        self._facts: dict[str, tuple[bytes, FileFacts]] | None = None  # rel -> (digest, facts), read lazily
         self._shared: dict = {}  # value -> the one object stored for it (see `shared`)
-        self.dirty = False
+        self.index_dirty = self.facts_dirty = False
         if enabled:
-            self._load()
+            self._load_index()
 
-    def _load(self) -> None:
+    def _load_index(self) -> None:
         try:
-            with open(self.path, "rb") as fh:
-                entries, searches, ignore_memo = pickle.load(fh)
+            with open(self.index_path, "rb") as fh:
+                files, searches, ignore_memo, results = pickle.load(fh)
         except Exception:  # missing, truncated, or written by another version
             return
-        if isinstance(entries, dict) and isinstance(searches, dict) and isinstance(ignore_memo, dict):
-            self.entries = entries
-            self.searches = searches
-            self.ignore_memo = ignore_memo
+        if all(isinstance(x, dict) for x in (files, searches, ignore_memo, results)):
+            self.files, self.searches, self.ignore_memo, self.results = files, searches, ignore_memo, results
 
-    def by_stat(self, rel: str, st: os.stat_result) -> CacheEntry | None:
-        """The cached entry when the file's stat is unchanged, else None."""
-        entry = self.entries.get(rel)
-        if entry is not None and entry.mtime_ns == st.st_mtime_ns and entry.size == st.st_size \
-                and entry.inode == st.st_ino:
-            return entry
+    def _stored_facts(self) -> dict[str, tuple[bytes, FileFacts]]:
+        if self._facts is None:
+            self._facts = {}
+            if self.enabled:
+                try:
+                    with open(self.facts_path, "rb") as fh:
+                        stored = pickle.load(fh)
+                except Exception:
+                    stored = None
+                if isinstance(stored, dict):
+                    self._facts = stored
+        return self._facts
+
+    # -- files
+    def by_stat(self, rel: str, st: os.stat_result) -> FileState | None:
+        """The file's state when its stat is unchanged, else None."""
+        state = self.files.get(rel)
+        if state is not None and state.mtime_ns == st.st_mtime_ns and state.size == st.st_size \
+                and state.inode == st.st_ino:
+            return state
         return None
 
-    def by_digest(self, rel: str, st: os.stat_result, content_digest: bytes) -> Decision | None:
-        entry = self.entries.get(rel)
-        if entry is not None and entry.digest == content_digest:
-            self.store(rel, st, content_digest, entry.decision)
-            return entry.decision
+    def by_digest(self, rel: str, st: os.stat_result, content_digest: bytes) -> FileState | None:
+        """The file's state when its content is unchanged (its stat is refreshed)."""
+        state = self.files.get(rel)
+        if state is not None and state.digest == content_digest:
+            return self.store(rel, st, content_digest, state.kind, state.defines_tenancy)
         return None
 
+    def store(self, rel: str, st: os.stat_result, content_digest: bytes, kind: str,
+              defines_tenancy: bool) -> FileState:
+        state = FileState(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, kind, defines_tenancy)
+        if self.writable:
+            self.files[rel] = state
+            self.index_dirty = True
+        return state
+
+    def forget_missing(self, present: set[str]) -> None:
+        stale = [rel for rel in self.files if rel not in present]
+        for rel in stale:
+            del self.files[rel]
+        if stale and self.writable:
+            self.index_dirty = True
+            self.searches.clear()
+
+    # -- facts
+    def facts(self, rel: str, content_digest: bytes) -> FileFacts | None:
+        """The facts extracted from this content of the file, if stored."""
+        stored = self._stored_facts().get(rel)
+        return stored[1] if stored is not None and stored[0] == content_digest else None
+
+    def store_facts(self, rel: str, content_digest: bytes, facts: FileFacts) -> None:
+        """Facts just extracted: their equal strings, tuples, frozensets and values
+        become shared objects first (see `shared`)."""
+        if self.writable:
+            self._stored_facts()[rel] = (content_digest, shared(facts, self._shared))
+            self.facts_dirty = True
+
+    # -- searches, ignores, results
     def remember_ignores(self, memo: dict) -> None:
         if self.writable and memo != self.ignore_memo:
             self.ignore_memo = memo
-            self.dirty = True
+            self.index_dirty = True
 
     def remember_search(self, key: tuple, found: list) -> None:
         if self.writable:
             self.searches[key] = found
-            self.dirty = True
-
-    def store(self, rel: str, st: os.stat_result, content_digest: bytes, decision: Decision) -> None:
-        if not self.writable:
-            return
-        self.entries[rel] = CacheEntry(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, decision)
-        self.dirty = True
-
-    def store_new(self, rel: str, st: os.stat_result, content_digest: bytes, decision: Decision) -> None:
-        """`store` for facts just extracted: their equal strings, tuples, frozensets and
-        values become shared objects first (see `shared`)."""
-        if self.writable:
-            self.store(rel, st, content_digest, shared(decision, self._shared))
-
-    def forget_missing(self, present: set[str]) -> None:
-        stale = [rel for rel in self.entries if rel not in present]
-        for rel in stale:
-            del self.entries[rel]
-        if stale:
-            self.dirty = True
-            self.searches.clear()
+            self.index_dirty = True
 
     def forget_searches(self) -> None:
         """A skipped file changed: earlier search results no longer hold."""
-        if self.searches:
+        if self.searches and self.writable:
             self.searches.clear()
-            self.dirty = True
+            self.index_dirty = True
+
+    def remember_result(self, state: bytes, result: Any) -> None:
+        if self.writable:
+            self.results.pop(state, None)
+            self.results[state] = result
+            while len(self.results) > MAX_RESULTS:
+                del self.results[next(iter(self.results))]
+            self.index_dirty = True
 
     def save(self) -> str | None:
-        """Write the cache if it changed; returns a warning instead of raising."""
-        if not (self.writable and self.dirty):
+        """Write what changed; returns a warning instead of raising."""
+        if not (self.writable and (self.index_dirty or self.facts_dirty)):
             return None
         try:
             os.makedirs(self.dir, exist_ok=True)
@@ -150,17 +188,25 @@ class FactsCache:
                     fh.write("# Automatically created by celerylint.\n*\n")
                 with open(os.path.join(self.dir, "CACHEDIR.TAG"), "w") as fh:
                     fh.write(_TAG)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".facts-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump((self.entries, self.searches, self.ignore_memo), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+            if self.facts_dirty:
+                present = self.files.keys()
+                self._write(self.facts_path, {rel: v for rel, v in self._stored_facts().items() if rel in present})
+            self._write(self.index_path, (self.files, self.searches, self.ignore_memo, self.results))
+            keep = {self.index_path, self.facts_path}
             for name in os.listdir(self.dir):
-                if name.startswith("facts-") and name.endswith(".pickle") and os.path.join(self.dir, name) != self.path:
-                    os.unlink(os.path.join(self.dir, name))
+                path = os.path.join(self.dir, name)
+                if name.endswith(".pickle") and path not in keep:
+                    os.unlink(path)
         except OSError as exc:
             return f"could not write the cache in {self.dir}: {exc.strerror or exc}"
-        self.dirty = False
+        self.index_dirty = self.facts_dirty = False
         return None
+
+    def _write(self, path: str, value: Any) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".cache-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
 
 
 def shared(value: Any, seen: dict) -> Any:

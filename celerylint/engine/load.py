@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from celerylint import __version__
 from celerylint.config import Settings
-from celerylint.engine.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, Decision, FactsCache, digest, facts_format
+from celerylint.engine.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, FactsCache, FileState, digest, facts_format
 from celerylint.engine.pool import ParseJob, ParsePool
 from celerylint.facts.extract import ExtractOptions, syntax_error_facts
 from celerylint.facts.model import FileFacts, SourceFile
-from celerylint.facts.prefilter import enqueues, needs_parse, tenancy_pattern
-
-
-class FileRecord(NamedTuple):
-    """What this run learnt of a file before parsing it."""
-
-    stat: os.stat_result
-    digest: bytes
-    kind: str  # the prefilter's decision (cache.PARSE, ...)
-    defines_tenancy: bool
+from celerylint.facts.prefilter import enqueues, needs_parse, tenancy_probe
 
 
 class DemandLoader:
@@ -58,6 +48,10 @@ class DemandLoader:
 
 
 class FactLoading:
+    """One run's files: `survey` learns each file's state (stat, content digest,
+    prefilter decision) from the cache or by reading it; `load` gets the facts of the
+    files the prefilter selected; `parse_now` those of skipped files, on demand."""
+
     def __init__(self, root: str, settings: Settings, use_cache: bool, jobs: int,
                  overlay: Mapping[str, bytes] | None = None):
         self.root = root
@@ -72,12 +66,12 @@ class FactLoading:
         self.jobs = jobs
         self.pool: ParsePool | None = None
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
+        self.states: dict[str, FileState] = {}  # by root-relative path, from `survey`
+        self.unreadable: dict[str, FileFacts] = {}  # SYN001 facts of files that could not be read
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
-        self.records: dict[str, FileRecord] = {}  # what this run knows of each file
-        self.loadable: dict[str, FileFacts] = {}  # skipped files whose facts an earlier run cached
         self.tenancy_files: set[str] = set()  # files that may define tenant-scoped models
-        self.tenancy = tenancy_pattern(tuple(n.rsplit(".", 1)[-1] for n in settings.tenant_model_bases
-                                             + settings.tenant_managers + settings.tenant_models))
+        self.defines_tenancy = tenancy_probe(tuple(n.rsplit(".", 1)[-1] for n in settings.tenant_model_bases
+                                                   + settings.tenant_managers + settings.tenant_models))
         self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
 
     def get_pool(self) -> ParsePool:
@@ -85,69 +79,80 @@ class FactLoading:
             self.pool = ParsePool(self.jobs, ExtractOptions.from_settings(self.settings))
         return self.pool
 
-    def load(self, files: list[SourceFile]) -> dict[str, FileFacts | None]:
-        """Facts of the files the prefilter selects (from the cache or parsed now); the
-        others are None until the index asks for them (see parse_now)."""
-        facts: dict[str, FileFacts | None] = {}
-        todo = []
+    def survey(self, files: list[SourceFile]) -> None:
+        """Each file's state: from the cache when its stat (or else its content) is
+        unchanged, else read and prefiltered now."""
         for source in files:
             try:
                 st = os.stat(source.path)
             except OSError as exc:
-                facts[source.rel] = syntax_error_facts(source.module, source.is_package,
-                                                       f"could not read file: {exc.strerror or exc}")
+                self.unreadable[source.rel] = syntax_error_facts(source.module, source.is_package,
+                                                                 f"could not read file: {exc.strerror or exc}")
                 continue
-            cached_entry = None if source.path in self.overlay else self.cache.by_stat(source.rel, st)
-            if cached_entry is not None:
-                decision, content = cached_entry.decision, cached_entry.digest
-            else:
+            state = None if source.path in self.overlay else self.cache.by_stat(source.rel, st)
+            if state is None:
                 try:
                     data = self.read(source)
                 except OSError as exc:
-                    facts[source.rel] = syntax_error_facts(source.module, source.is_package,
-                                                           f"could not read file: {exc.strerror or exc}")
+                    self.unreadable[source.rel] = syntax_error_facts(source.module, source.is_package,
+                                                                     f"could not read file: {exc.strerror or exc}")
                     continue
                 content = digest(data)
-                decision = self.cache.by_digest(source.rel, st, content)
-                if decision is None:
+                state = self.cache.by_digest(source.rel, st, content)
+                if state is None:
                     kind = PARSE if needs_parse(data, self.needles) else SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
                     if kind != PARSE:
                         self.cache.forget_searches()
-                    decision = Decision(kind, None, bool(self.tenancy.search(data)))
-                    self.cache.store(source.rel, st, content, decision)
-            self.records[source.rel] = FileRecord(st, content, decision.kind, decision.defines_tenancy)
-            kind, cached = decision.kind, decision.facts
-            if decision.defines_tenancy:
+                    state = self.cache.store(source.rel, st, content, kind, self.defines_tenancy(data))
+            self.states[source.rel] = state
+            if state.defines_tenancy:
                 self.tenancy_files.add(source.rel)
-            if kind == PARSE:
+            if state.kind == SKIPPED_ENQUEUES:
+                self.enqueuing.add(source.rel)
+        self.cache.forget_missing({f.rel for f in files})
+
+    def load(self, files: list[SourceFile]) -> dict[str, FileFacts | None]:
+        """Facts of the files the prefilter selects (from the cache or parsed now); the
+        others are None until the index asks for them (see parse_now)."""
+        facts: dict[str, FileFacts | None] = dict(self.unreadable)
+        todo = []
+        for source in files:
+            state = self.states.get(source.rel)
+            if state is None:
+                continue
+            if state.kind == PARSE:
+                cached = self.cache.facts(source.rel, state.digest)
                 if cached is None:
-                    todo.append(self._job(source, st.st_size))
+                    todo.append(self._job(source, state.size))
                 else:
                     self.stats["cached"] += 1
                 facts[source.rel] = cached
             else:
                 self.stats["skipped"] += 1
                 facts[source.rel] = None
-                if cached is not None:
-                    self.loadable[source.rel] = cached
-                if kind == SKIPPED_ENQUEUES:
-                    self.enqueuing.add(source.rel)
         if todo:
             parsed = self.get_pool().parse(todo)
             self.stats["parsed"] += len(parsed)
             for rel, result in parsed.items():
                 facts[rel] = result
                 self._remember(rel, result)
-        self.cache.forget_missing({f.rel for f in files})
         return facts
 
     def parse_now(self, sources: list[SourceFile]) -> dict[str, FileFacts]:
         """Facts of files the prefilter skipped, for the index: from the cache when an
         earlier run loaded them, else parsed now (in parallel)."""
-        results = {s.rel: self.loadable.pop(s.rel) for s in sources if s.rel in self.loadable}
+        results: dict[str, FileFacts] = {}
+        jobs = []
+        for source in sources:
+            state = self.states.get(source.rel)
+            if state is None:
+                continue
+            cached = self.cache.facts(source.rel, state.digest)
+            if cached is not None:
+                results[source.rel] = cached
+            else:
+                jobs.append(self._job(source, state.size))
         self.stats["loaded"] += len(results)
-        jobs = [self._job(s, self.records[s.rel].stat.st_size)
-                for s in sources if s.rel not in results and s.rel in self.records]
         parsed = self.get_pool().parse(jobs) if jobs else {}
         self.stats["demand"] += len(parsed)
         for rel, facts in parsed.items():
@@ -168,9 +173,9 @@ class FactLoading:
                         size if data is None else len(data), data)
 
     def _remember(self, rel: str, facts: FileFacts) -> None:
-        record = self.records.get(rel)
-        if not _transient(facts) and record is not None:
-            self.cache.store_new(rel, record.stat, record.digest, Decision(record.kind, facts, record.defines_tenancy))
+        state = self.states.get(rel)
+        if not _transient(facts) and state is not None:
+            self.cache.store_facts(rel, state.digest, facts)
 
     def close(self) -> None:
         if self.pool is not None:

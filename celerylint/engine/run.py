@@ -3,6 +3,7 @@ rules -> noqa."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ class CheckResult:
     diagnostics: list[Diagnostic]  # paths relative to the project root
     files_checked: int
     root: str
-    project: Project
+    project: Project | None  # None for a reused result (check(..., reuse=True))
     scope: set = field(default_factory=set)  # root-relative paths whose findings are reported (and fixed)
     notes: list[str] = field(default_factory=list)  # for --verbose
     warnings: list[str] = field(default_factory=list)  # always printed to stderr
@@ -41,13 +42,15 @@ class CheckResult:
 def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = True, jobs: int | None = None,
           select: tuple[str, ...] | None = None, ignore: tuple[str, ...] = (), extend_select: tuple[str, ...] = (),
           verbose: bool = False, overlay: Mapping[str, bytes] | None = None,
-          baseline: Baseline | None = None) -> CheckResult:
+          baseline: Baseline | None = None, reuse: bool = False) -> CheckResult:
     """Check the project at `root`; report the findings located in `paths` (all when empty).
     `select` replaces the configured `select`, `extend_select` and `ignore` add to the
     configured ones. `verbose` adds what was found (tasks, beat entries) to the notes;
     `overlay` maps absolute paths of files to contents that replace theirs (nothing is
     written). `baseline` drops the findings it covers
-    (after `noqa` and `per-file-ignores`)."""
+    (after `noqa` and `per-file-ignores`). With `reuse`, a run over a project whose
+    every file (and the analyzer, configuration, selection and baseline) is as in an
+    earlier run returns that run's result, with `project` None."""
     started = time.perf_counter()
     check_codes(settings, is_code_selector)
     run = FactLoading(root, settings, use_cache, jobs or os.cpu_count() or 1, overlay)  # no pool until a file is parsed
@@ -78,16 +81,27 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         return source.path in scope_files or any(source.path.startswith(d) for d in scope_dirs) \
             or any(os.path.normpath(source.path) + os.sep == d for d in scope_dirs)
 
+    codes = selected_codes(select if select is not None else settings.select,
+                           settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
+    scoped = {f.rel: f for f in files if in_scope(f)}
     try:
+        run.survey(files)
+        state = None
+        if reuse and not run.overlay and not verbose and run.cache.enabled:
+            state = _project_state(run, files, codes, scoped, baseline)
+            earlier = run.cache.results.get(state)
+            if earlier is not None:
+                diagnostics, baselined = earlier
+                warning = run.cache.save()
+                return CheckResult(diagnostics, len(scoped), root, None, set(scoped), [],
+                                   list(found.warnings) + ([warning] if warning else []),
+                                   time.perf_counter() - started, baselined)
         facts = run.load(files)
         index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing)
         project = Project(index, tenancy_files=run.tenancy_files)
-        codes = selected_codes(select if select is not None else settings.select,
-                               settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
         index.parse_files_mentioning(project.tasks.factory_needles())
         if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
             index.prefetch_imports()
-        scoped = {f.rel: f for f in files if in_scope(f)}
         diagnostics: list[Diagnostic] = []
         used: dict[tuple[str, int], set[str]] = {}  # (rel, line) -> codes its noqa suppressed
         for rule_cls in all_rules():
@@ -125,6 +139,9 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                         continue
                     diagnostics.append(diag)
         found_notes = (_found_notes(project) if verbose else []) + notes_baseline
+        diagnostics = sorted(set(diagnostics))
+        if state is not None:
+            run.cache.remember_result(state, (diagnostics, baselined))
     finally:
         run.close()
     warning = run.cache.save()
@@ -137,8 +154,40 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
         f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
     ] + found_notes + sorted(set(index.notes))
-    return CheckResult(sorted(set(diagnostics)), len(scoped), root, project, set(scoped), notes, warnings,
+    return CheckResult(diagnostics, len(scoped), root, project, set(scoped), notes, warnings,
                        time.perf_counter() - started, baselined)
+
+
+def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, scoped: dict,
+                   baseline: Baseline | None) -> bytes:
+    """What a run's result depends on besides the configuration (the cache's own key):
+    the analyzer's code, the rules selected, the files in scope, the baseline, and every
+    file of the project by name, module and content."""
+    hasher = hashlib.blake2b(digest_size=16)
+    hasher.update(repr((_analyzer_state(), sorted(codes), sorted(scoped))).encode())
+    if baseline is not None:
+        try:
+            with open(baseline.path, "rb") as fh:
+                hasher.update(b"baseline\0" + baseline.path.encode() + b"\0" + fh.read())
+        except OSError:
+            hasher.update(b"baseline unreadable")
+    for source in files:
+        state = run.states.get(source.rel)
+        hasher.update(f"\0{source.rel}\0{source.module}\0".encode() + (state.digest if state else b"-"))
+    return hasher.digest()
+
+
+def _analyzer_state() -> tuple:
+    """The analyzer's own modules by name, size and modification time: a result is never
+    reused across a change of celerylint's code."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    for folder, _, names in os.walk(package):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                found.append((os.path.relpath(os.path.join(folder, name), package), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(found))
 
 
 def _directives(run: FactLoading, scoped: dict[str, SourceFile], index: ProjectIndex,

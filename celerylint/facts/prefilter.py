@@ -6,12 +6,16 @@ files that pass them."""
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 _NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule")
 # Definitions of tasks, apps and schedules. (A class line counts when a base's name ends
-# in "Task": `class Sync(BaseTask):`, not `class V(ViewSet[PaperlessTask])`.)
+# in "Task": `class Sync(BaseTask):`, not `class V(ViewSet[PaperlessTask])`. An attribute
+# named `task` counts only when called or aliased: `scan.task.id` in a big test module
+# is not a reason to parse it.)
 _RELEVANT = re.compile(
-    rb"shared_task|\.task\b|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
+    rb"shared_task|\.task[ \t]*\(|=[ \t]*[\w.]*\.task[ \t]*(?:#.*)?$"  # `app.task(...)(f)`, `task = app.task`
+    rb"|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
     rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*?\w*Task[ \t]*[,)]",
     re.MULTILINE,
 )
@@ -20,13 +24,21 @@ _RELEVANT = re.compile(
 ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
 
 
-def tenancy_pattern(names: tuple[str, ...]) -> re.Pattern:
-    """What a file needs to define a tenant-scoped model: a `tenant`/`tenant_id` field
+def tenancy_probe(names: tuple[str, ...]) -> Callable[[bytes], bool]:
+    """Whether a file could define a tenant-scoped model: a `tenant`/`tenant_id` field
     (`tenant = models.ForeignKey(...)`, `tenant_id: UUID = models.UUIDField(...)`) or
-    one of the configured tenant base, manager or model names."""
+    one of the configured tenant base, manager or model names. The regex runs only on
+    files holding one of its literals (most files hold none)."""
+    names = tuple(n for n in names if n)
     alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
-    alternatives += [rb"\b" + re.escape(n.encode()) + rb"\b" for n in names if n]
-    return re.compile(b"|".join(alternatives), re.MULTILINE)
+    alternatives += [rb"\b" + re.escape(n.encode()) + rb"\b" for n in names]
+    pattern = re.compile(b"|".join(alternatives), re.MULTILINE)
+    literals = (b"tenant",) + tuple(n.encode() for n in names)
+
+    def probe(data: bytes) -> bool:
+        return any(literal in data for literal in literals) and pattern.search(data) is not None
+
+    return probe
 
 
 def enqueues(data: bytes) -> bool:

@@ -61,6 +61,7 @@ class ProjectIndex:
         # task registry.
         self.task_name_of: Callable[[str, str], Any] = lambda module, name: None
         self._canonical: dict[tuple, tuple] = {}
+        self._resolved: dict[tuple, tuple] = {}
         self._parsed: list | None = None
         self._parsed_version = -1
         self._demand_searched: set[str] = set()
@@ -128,6 +129,13 @@ class ProjectIndex:
 
     def resolve(self, module: str, dotted: tuple) -> tuple:
         """The canonical qualified name of `dotted` as written in `module`."""
+        key = (module, dotted)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(module, dotted)
+        return found
+
+    def _resolve(self, module: str, dotted: tuple) -> tuple:
         facts = self.module_facts(module)
         head = dotted[0]
         if facts is not None:

@@ -34,6 +34,7 @@ class Tenancy:
         self.wrappers = Wrappers(self.calls, self.scope)
         self.restore = ContextRestore(index, tasks, self.calls)
         self.enqueues = EnqueueSites(index, tasks, self.calls, lambda task: self.task_use(task) is not None)
+        self._uses: dict[int, TenantUse | None] = {}
 
     # ------------------------------------------------------------------ tasks
     def task_function(self, task: TaskDef) -> FunctionFacts | None:
@@ -46,6 +47,12 @@ class Tenancy:
     def task_use(self, task: TaskDef) -> TenantUse | None:
         """Why a task is tenant-scoped, or None (global tasks, wrappers and sweeps that
         restore each tenant's context themselves are not)."""
+        key = id(task)  # task definitions live as long as the run
+        if key not in self._uses:
+            self._uses[key] = self._task_use(task)
+        return self._uses[key]
+
+    def _task_use(self, task: TaskDef) -> TenantUse | None:
         if not self.scope.models_exist() or _listed(task, self.settings.global_tasks):
             return None
         if _listed(task, self.settings.tenant_tasks):

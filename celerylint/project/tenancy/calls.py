@@ -32,6 +32,7 @@ def label(ref: FunctionRef) -> str:
 class CallGraph:
     def __init__(self, index: ProjectIndex):
         self.index = index
+        self._callees: dict[tuple, FunctionRef | None] = {}
 
     def resolve(self, module: str, fn: FunctionFacts | None, dotted: tuple) -> tuple:
         """Resolve a name used in a function body (its own imports first)."""
@@ -63,6 +64,12 @@ class CallGraph:
     def callee_function(self, module: str, fn: FunctionFacts, callee: tuple) -> FunctionRef | None:
         """The project function or method a call reaches: `helper()`, `mod.helper()`,
         `Service.method()`, `Service(...).method()`, `self.method()` in a method."""
+        key = (module, id(fn), callee)  # function facts live as long as the run
+        if key not in self._callees:
+            self._callees[key] = self._callee_function(module, fn, callee)
+        return self._callees[key]
+
+    def _callee_function(self, module: str, fn: FunctionFacts, callee: tuple) -> FunctionRef | None:
         if "()" in callee:
             if len(callee) < 3 or callee[-2] != "()":
                 return None
