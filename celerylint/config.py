@@ -43,6 +43,7 @@ class Settings:
     tenant_task_bases: tuple[str, ...] = ("TenantAwareTask",)
     spawner_functions: tuple[str, ...] = ("spawn_tenant_tasks_with_rate_limiting",)
     hotspot_threshold: int = 3
+    tenancy: str = "auto"  # "auto" detects the mechanisms; "row", "schema", "database" or "off" decide
     # A baseline file (celerylint.baseline) whose findings are not reported; relative to the
     # directory of the configuration file (see `baseline_path`).
     baseline: str | None = None
@@ -63,9 +64,15 @@ _LIST_KEYS = {
     "global-tasks", "restore-functions", "context-managers", "tenant-task-bases",
     "spawner-functions",
 }
+# ruff's convention: every list key has an `extend-` twin that adds to the defaults (or
+# to the plain key's value) while the plain key replaces them. `extend-select` is a
+# setting of its own (rule selection keeps it apart from `select`).
+_EXTEND_KEYS = {f"extend-{key}": key for key in _LIST_KEYS if not key.startswith("extend-") and key != "select"}
 _STR_KEYS = {"tenant-model", "restore-import", "baseline"}
-_CODE_LIST_KEYS = {"select", "ignore", "extend-select"}
-KNOWN_KEYS = frozenset(_LIST_KEYS | _STR_KEYS | {"per-file-ignores", "hotspot-threshold"})
+_CODE_LIST_KEYS = {"select", "ignore", "extend-select", "extend-ignore"}
+TENANCY_MODES = ("auto", "row", "schema", "database", "off")
+KNOWN_KEYS = frozenset(_LIST_KEYS | set(_EXTEND_KEYS) | _STR_KEYS
+                       | {"per-file-ignores", "hotspot-threshold", "tenancy"})
 
 
 def check_codes(settings: Settings, is_code_selector: Callable[[str], bool]) -> None:
@@ -92,6 +99,7 @@ def _check_code_syntax(key: str, codes: tuple[str, ...]) -> None:
 def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -> Settings:
     """Validate a `[tool.celerylint]` table; kebab-case keys only, as in RULES.md §4."""
     values: dict[str, Any] = {}
+    extensions: dict[str, tuple] = {}  # extend-<key> values, added once every key is read
     for key, value in table.items():
         where = f"tool.celerylint.{key}"
         if key not in KNOWN_KEYS:
@@ -100,14 +108,21 @@ def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -
                 hint = f" (did you mean {key.replace('_', '-')!r}?)"
             raise ConfigError(f"{where}: unknown configuration key{hint}")
         attr = key.replace("-", "_")
-        if key in _LIST_KEYS:
+        if key in _LIST_KEYS or key in _EXTEND_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
             items = tuple(value)
             if key in _CODE_LIST_KEYS:
                 items = tuple(v.strip().upper() for v in items)
                 _check_code_syntax(where, items)
-            values[attr] = items
+            if key in _EXTEND_KEYS:
+                extensions[_EXTEND_KEYS[key].replace("-", "_")] = items
+            else:
+                values[attr] = items
+        elif key == "tenancy":
+            if value not in TENANCY_MODES:
+                raise ConfigError(f"{where}: expected one of {', '.join(map(repr, TENANCY_MODES))}, got {value!r}")
+            values[attr] = value
         elif key in _STR_KEYS:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
@@ -127,6 +142,9 @@ def settings_from_mapping(table: Mapping[str, Any], source: str | None = None) -
                 _check_code_syntax(f"{where}.{pattern}", codes_t)
                 pairs.append((pattern, codes_t))
             values[attr] = tuple(pairs)
+    defaults = Settings()
+    for attr, items in extensions.items():
+        values[attr] = tuple(values.get(attr, getattr(defaults, attr))) + items
     return Settings(source=source, **values)
 
 

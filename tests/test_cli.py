@@ -127,6 +127,9 @@ def test_config_file_selection_and_per_file_ignores(tmp_path):
     ("select = 'BEAT'\n", "tool.celerylint.select"),
     ("select = ['NOPE']\n", "tool.celerylint.select"),
     ("[tool.celerylint.per-file-ignores]\n'x.py' = 'BEAT001'\n", "tool.celerylint.per-file-ignores.x.py"),
+    ("extend-app-names = 'worker'\n", "tool.celerylint.extend-app-names"),
+    ("extend-ignore = ['NOPE']\n", "tool.celerylint.ignore"),
+    ("tenancy = 'rows'\n", "tool.celerylint.tenancy"),
 ])
 def test_configuration_errors_name_the_key_and_exit_2(tmp_path, config, key):
     root = write_project(tmp_path / "p", ORPHAN_PROJECT, config=config)
@@ -134,6 +137,25 @@ def test_configuration_errors_name_the_key_and_exit_2(tmp_path, config, key):
     assert proc.returncode == 2
     assert key in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert proc.stdout == ""
+
+
+def test_extend_keys_add_to_the_defaults_and_plain_keys_replace_them():
+    from celerylint.config import Settings, settings_from_mapping
+
+    defaults = Settings()
+    extended = settings_from_mapping({"extend-tenant-model-bases": ["OrgOwned"], "extend-app-names": ["worker"],
+                                      "extend-ignore": ["ten"], "extend-exclude": ["legacy/"]})
+    assert extended.tenant_model_bases == defaults.tenant_model_bases + ("OrgOwned",)
+    assert extended.app_names == defaults.app_names + ("worker",)
+    assert extended.ignore == ("TEN",) and extended.exclude == ("legacy/",)
+    both = settings_from_mapping({"extend-restore-functions": ["set_org"], "restore-functions": ["activate"]})
+    assert both.restore_functions == ("activate", "set_org")
+    assert settings_from_mapping({"tenancy": "schema"}).tenancy == "schema" and defaults.tenancy == "auto"
+
+
+def test_extend_ignore_turns_rules_off(tmp_path):
+    root = write_project(tmp_path / "p", ORPHAN_PROJECT, config='extend-ignore = ["BEAT"]\n')
+    assert run_cli("check", "--no-cache", cwd=root).returncode == 0
 
 
 def test_explicit_config_file(tmp_path):
