@@ -346,6 +346,8 @@ def _arith(op: str, left: Any, right: Any) -> Any:
         return UNKNOWN
     if op == "+" and isinstance(left, str) and isinstance(right, str):
         return left + right
+    if op == "+" and isinstance(left, list) and isinstance(right, list):  # `SHARED_APPS + [...]`
+        return left + right
     numeric = (int, float)
     if isinstance(left, bool) or isinstance(right, bool) or not isinstance(left, numeric) or not isinstance(right, numeric):
         if op == "%" and isinstance(left, str) and isinstance(right, (str, int, float)):
