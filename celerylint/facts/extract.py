@@ -1,4 +1,12 @@
-"""The per-file pass: one libcst parse of a file into its `FileFacts` (facts/model.py).
+"""The per-file pass: one parse of a file into its `FileFacts` (facts/model.py).
+
+ast first; libcst for syntax newer than the running interpreter; libcst always for
+--fix. `extract` parses with the standard library's `ast` (ast_extract.py, several times
+faster and smaller); when `ast` cannot parse the file (e.g. Python 3.14's `except A, B:`
+on an older interpreter, which libcst parses), the libcst extractor of this module runs
+exactly as before, including its SYN001 messages and positions for files that neither
+parses. Both give equal facts for every file that both parse (tests/test_ast_facts.py);
+this module stays the reference, and the fixes (fixes/) always use libcst.
 
 Everything the rules need is extracted here, once per file content, and cached: the
 module's imports and assignments, its functions (decorators, parameters, the first
@@ -96,12 +104,31 @@ def syntax_error_facts(module: str, is_package: bool, message: str, line: int = 
 
 
 def extract(data: bytes, module: str, is_package: bool, options: ExtractOptions = ExtractOptions()) -> FileFacts:
-    """Parse `data` once with libcst and return its facts; a parse failure is SYN001."""
-    import libcst as cst
-
+    """The facts of `data`: ast first (ast_extract.py); libcst for syntax newer than the
+    running interpreter, and for files that neither parses (SYN001)."""
     deep = _too_deep(data, MAX_NESTING)
     if deep is not None:
         return syntax_error_facts(module, is_package, "too many nested parentheses", *deep, data=data)
+    facts = ast_extract.extract_ast(data, module, is_package, options)
+    if facts is not None:
+        return facts
+    return _libcst_facts(data, module, is_package, options)
+
+
+def extract_libcst(data: bytes, module: str, is_package: bool,
+                   options: ExtractOptions = ExtractOptions()) -> FileFacts:
+    """The facts of `data` from libcst alone: the fallback of `extract`, and the reference
+    the ast extractor is compared with (tests/test_ast_facts.py, facts/oracle.py)."""
+    deep = _too_deep(data, MAX_NESTING)
+    if deep is not None:
+        return syntax_error_facts(module, is_package, "too many nested parentheses", *deep, data=data)
+    return _libcst_facts(data, module, is_package, options)
+
+
+def _libcst_facts(data: bytes, module: str, is_package: bool, options: ExtractOptions) -> FileFacts:
+    """Parse `data` once with libcst and return its facts; a parse failure is SYN001."""
+    import libcst as cst
+
     try:
         tree = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
@@ -893,3 +920,6 @@ def _is_field_or_manager(value: tuple) -> bool:
 
 def _interesting_name(name: str) -> bool:
     return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")
+
+
+from celerylint.facts import ast_extract  # noqa: E402  (it imports this module's names)
