@@ -105,6 +105,11 @@ TRICKY = [
     "@app.task(name=f'{__name__}.x' 'y')\ndef f(): pass\n@app.task(name='a' f'{B}' 'c')\ndef g(): 'a' f'doc'\n"
     "@app.task\ndef h():\n    f'not a docstring'\n    g()\n@app.task\ndef k():\n    b'bytes doc'\n    g()\n",
     "X = '\\x41\\u00e9\\N{EM DASH}'\nY = r'\\d'\nZ = '\\d'\nW = 'a\\\nb'\nV = '''a\n\"\"\"b'''\n",
+    # strings inside f-string fields, calls inside f-strings (3.11 positions of their nodes)
+    "A = f\"{'a'}\"\nB = f\"{'a' 'b'}\"\nC = f'{\"x\"}{\"y\"}' f\"{'z'}\"\nD = f'''\n{'a'}\n  {\"b\" f\"{'c'}\"}'''\n"
+    "E = f'é{\"ü\"}'\nS = {'a': {'task': f'{\"x\"}'}}\n",
+    "@app.task\ndef f():\n    return g(f'''\n{t.delay(tenant_id=\"x\")} {t.delay(tenant_id=\"x\")}''')\n"
+    "@app.task\ndef h():\n    x = f'é{t.delay(tenant_id=\"ü\")}'\n    restore_tenant_context(f'{a}'); restore_tenant_context(f'é{\"x\"}')\n",
     # values
     "A = -5\nB = -5.5\nC = -True\nD = -x\nE = +5\nF = 2 ** 3\nG = 1j\nH = ...\nI = None\nJ = True\nK = __name__\n"
     "L = a.b.c\nM = a().b\nN = [1, *x]\nO = {1, 2}\nP = (1,)\nQ = not x\nR = x if y else z\nS = 0x1F + 1_000\n"

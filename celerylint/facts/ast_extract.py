@@ -44,11 +44,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+import unicodedata
 import warnings
 from bisect import bisect_right
 from typing import Any
 
-from celerylint.facts.extract import (
+from celerylint.facts.common import (
     _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
     _interesting_name, _is_field_or_manager,
 )
@@ -86,6 +88,7 @@ _Match = getattr(ast, "Match", None)
 _Import = ast.Import
 _ImportFrom = ast.ImportFrom
 _Tuple = ast.Tuple
+_TypeAlias = getattr(ast, "TypeAlias", None)
 _GeneratorExp = ast.GeneratorExp
 
 _DEFS = (_FunctionDef, _AsyncFunctionDef)
@@ -110,6 +113,7 @@ _STRING_BODY = {
     '"""': re.compile(r'[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*"""'),
 }
 _PREFIX = re.compile(r"[A-Za-z]*")
+_NESTED_FSTRINGS = sys.version_info >= (3, 12)  # PEP 701: f-string fields may reuse the quotes
 
 
 # --------------------------------------------------------------------------- entry point
@@ -167,8 +171,6 @@ def _first_lines(data: bytes) -> bytes:
 def _changes_under_nfkc(text: str) -> bool:
     """Whether an identifier of `text` changes under NFKC normalization (ast keeps the
     normalized name, libcst the source's). Words in strings and comments do not count."""
-    import unicodedata
-
     if unicodedata.is_normalized("NFKC", text):
         return False
     if all(unicodedata.is_normalized("NFKC", word) for word in set(_NON_ASCII_WORD.findall(text))):
@@ -307,10 +309,13 @@ class _Source:
     def string_end(self, pos: int) -> int:
         """The end of the string token whose quote (after any prefix) is at or after `pos`."""
         text = self.text
+        start = pos
         pos = _PREFIX.match(text, pos).end()
         quote = text[pos]
         if text.startswith(quote * 3, pos):
             quote *= 3
+        if _NESTED_FSTRINGS and "f" in text[start:pos].lower():
+            return _fstring_end(text, pos + len(quote), quote, self.string_end)
         match = _STRING_BODY[quote].match(text, pos + len(quote))
         return match.end() if match else len(text)
 
@@ -331,8 +336,13 @@ class _Source:
         is not in a comment)."""
         start = self.starts[line - 1]
         end = self.starts[line] if line < len(self.starts) else len(self.text)
-        chunk = self.text[start:end].rstrip("\r\n")
-        return chunk.endswith("\\") and not _has_comment(chunk)
+        text = self.text
+        last = end - 1
+        while last >= start and text[last] in "\r\n":
+            last -= 1
+        if last < start or text[last] != "\\":
+            return False
+        return not _has_comment(text[start:last + 1])
 
 
 def _formfeed_shifts(text: str) -> dict[int, int]:
@@ -400,6 +410,8 @@ def _has_comment(line: str) -> bool:
 
 def dotted(node: Any) -> tuple[str, ...] | None:
     """As extract.dotted: `True`, `False` and `None` are names to libcst."""
+    if type(node) is _Name:
+        return (node.id,)
     parts: list[str] = []
     while type(node) is _Attribute:
         parts.append(node.attr)
@@ -459,6 +471,14 @@ def _first_arg(call: Any) -> Any:
         if (k.lineno, k.col_offset) < (a.lineno, a.col_offset):
             return k.value
     return a.value if type(a) is _Starred else a
+
+
+def _callee(call: Any) -> tuple | None:
+    """A CallExpr's callee: the dotted name, ("?", attr) for a method of an expression."""
+    callee = dotted(call.func)
+    if callee is None and type(call.func) is _Attribute:
+        callee = ("?", call.func.attr)
+    return callee
 
 
 def _has_star(call: Any) -> bool:
@@ -796,10 +816,7 @@ class _AstExtractor:
             args.append(UNKNOWN if type(a) is _Starred else self.value(a))
         for k in node.keywords:
             kwargs.append(Keyword(k.arg, self.value(k.value)))
-        callee = dotted(node.func)
-        if callee is None and type(node.func) is _Attribute:
-            callee = ("?", node.func.attr)
-        return CallExpr(callee, tuple(args), tuple(kwargs))
+        return CallExpr(_callee(node), tuple(args), tuple(kwargs))
 
     def dict_value(self, node: Any) -> DictExpr:
         items = []
@@ -1055,26 +1072,24 @@ class _AstExtractor:
         return tuple(out)
 
     def first_statement(self, body: list) -> FirstStatement:
-        if self._is_suite(body[0]):
-            lines = [body]
-        else:
-            lines = self._lines(body)
-            if lines and self._is_docstring(lines[0]):
-                lines = lines[1:]
-        if not lines:
+        """The first statement after a docstring (libcst's: not on a one-line body, and
+        alone on its line), when it is a call or a `with` of a call."""
+        first = 0
+        if (type(body[0]) is _Expr and self._stringish(body[0].value) and not self._is_suite(body[0])
+                and not (len(body) > 1 and type(body[1]) not in _COMPOUND and self._joined(body[0], body[1]))):
+            first = 1
+        if first >= len(body):
             return OTHER_STATEMENT
-        stmt = lines[0][0]
+        stmt = body[first]
         t = type(stmt)
-        if t not in _COMPOUND:
-            small = stmt.value if t is _Return and stmt.value is not None else stmt if t is _Expr else None
-            if small is not None:
-                call = small if t is _Return else small.value
-                if type(call) is _Call and dotted(call.func):
-                    return self._first_call("call", call, False)
+        if t is _Return or t is _Expr:
+            call = stmt.value
+            if type(call) is _Call and dotted(call.func):
+                return self._first_call("call", call, False)
         elif (t is _With or t is _AsyncWith) and stmt.items and type(stmt.items[0].context_expr) is _Call:
             call = stmt.items[0].context_expr
             if dotted(call.func):
-                return self._first_call("with", call, len(lines) == 1)
+                return self._first_call("with", call, first == len(body) - 1)
         return OTHER_STATEMENT
 
     def _first_call(self, kind: str, call: Any, wraps_rest: bool) -> FirstStatement:
@@ -1128,9 +1143,14 @@ class _AstExtractor:
                 elif t is _AnnAssign and stmt.value is not None:
                     target, value_node = stmt.target, stmt.value
                 if type(target) is _Name:
-                    value = self.value(value_node)
                     schedule = not nested and _interesting_name(target.id)
-                    kept = CallExpr(value.callee, (), ()) if _is_field_or_manager(value) else value
+                    if not schedule and type(value_node) is _Call and _is_field_or_manager(
+                            CallExpr(_callee(value_node), (), ())):
+                        # What libcst's path keeps of it, without folding the arguments it drops.
+                        value = kept = CallExpr(_callee(value_node), (), ())
+                    else:
+                        value = self.value(value_node)
+                        kept = CallExpr(value.callee, (), ()) if _is_field_or_manager(value) else value
                     attrs.append(ClassAttr(target.id, kept, self.span(value_node) if target.id == "name" else -1))
                     if schedule:
                         self.ops.append(Op("assign", (node.name, target.id), value, UNKNOWN, self.span(stmt), scope))
@@ -1143,6 +1163,63 @@ class _AstExtractor:
                                        self.branch, methods))
         if not nested:
             self.assigns[node.name] = UNKNOWN
+
+
+def _fstring_end(text: str, i: int, quote: str, string_end: Any) -> int:
+    """Python 3.12+ (PEP 701): the end of an f-string token from just after its opening
+    quote, whose replacement fields may hold strings in the same quotes, f-strings and
+    comments."""
+    n = len(text)
+    depth = 0  # replacement fields open
+    brackets: list[int] = []  # per open field: brackets open in its expression, -1 in its format spec
+    while i < n:
+        c = text[i]
+        if not brackets or brackets[-1] < 0:  # literal text, or a format spec
+            if not brackets and text.startswith(quote, i):
+                return i + len(quote)
+            if c == "\\":
+                i += 2
+                continue
+            if c == "{":
+                if not brackets and text.startswith("{", i + 1):
+                    i += 2
+                    continue
+                brackets.append(0)
+                depth += 1
+            elif c == "}":
+                if brackets:
+                    brackets.pop()
+                    depth -= 1
+                elif text.startswith("}", i + 1):
+                    i += 1
+            i += 1
+            continue
+        if c in "'\"":
+            begin = i
+            while begin > 0 and (text[begin - 1].isalpha()):
+                begin -= 1
+            i = string_end(begin)
+            continue
+        if c == "#":
+            while i < n and text[i] not in "\r\n":
+                i += 1
+            continue
+        if c in "([{":
+            brackets[-1] += 1
+        elif c in ")]":
+            brackets[-1] -= 1
+        elif c == "}":
+            if brackets[-1] == 0:
+                brackets.pop()
+                depth -= 1
+            else:
+                brackets[-1] -= 1
+        elif c == ":" and brackets[-1] == 0:
+            brackets[-1] = -1
+        elif c == "!" and brackets[-1] == 0 and not text.startswith("=", i + 1):
+            pass  # a conversion: letters up to ":" or "}"
+        i += 1
+    return n
 
 
 def _formatted(node: Any) -> list:
@@ -1262,15 +1339,16 @@ def _param_nodes(args: Any) -> list:
             + list(zip(args.posonlyargs, defaults[:posonly])))
 
 
-# The children of each node type in libcst's field order: a field name, or "=name" for
-# an identifier libcst holds as a Name node (a "ref").
-_PLANS: dict[type, tuple[str, ...]] = {
+# The children of each node type in libcst's field order (the order of loops, restore
+# calls and enqueue sites in the facts depends on it), and the identifiers that libcst
+# holds as Name nodes (refs; a set, so their order does not matter).
+_FIELDS: dict[type, tuple[str, ...]] = {
     ast.Return: ("value",), ast.Delete: ("targets",), ast.Assign: ("targets", "value"),
     ast.AugAssign: ("target", "value"), ast.AnnAssign: ("target", "annotation", "value"),
     ast.While: ("test", "body", "orelse"), ast.If: ("test", "body", "orelse"),
     ast.With: ("items", "body"), ast.AsyncWith: ("items", "body"), ast.withitem: ("context_expr", "optional_vars"),
     ast.Raise: ("exc", "cause"), ast.Try: ("body", "handlers", "orelse", "finalbody"),
-    ast.ExceptHandler: ("body", "type", "=name"), ast.Assert: ("test", "msg"), ast.Expr: ("value",),
+    ast.ExceptHandler: ("body", "type"), ast.Assert: ("test", "msg"), ast.Expr: ("value",),
     ast.Pass: (), ast.Break: (), ast.Continue: (),
     ast.BoolOp: ("values",), ast.NamedExpr: ("target", "value"), ast.BinOp: ("left", "right"),
     ast.UnaryOp: ("operand",), ast.IfExp: ("test", "body", "orelse"), ast.Set: ("elts",),
@@ -1279,16 +1357,18 @@ _PLANS: dict[type, tuple[str, ...]] = {
     ast.Await: ("value",), ast.Yield: ("value",), ast.YieldFrom: ("value",), ast.Compare: ("left", "comparators"),
     ast.FormattedValue: ("value", "format_spec"), ast.JoinedStr: ("values",), ast.Subscript: ("value", "slice"),
     ast.Starred: ("value",), ast.List: ("elts",), ast.Tuple: ("elts",), ast.Slice: ("lower", "upper", "step"),
-    ast.keyword: ("value", "=arg"),
+    ast.keyword: ("value",),
 }
+_IDENTS: dict[type, tuple[str, ...]] = {ast.ExceptHandler: ("name",), ast.keyword: ("arg",)}
 if hasattr(ast, "TryStar"):
-    _PLANS[ast.TryStar] = ("body", "handlers", "orelse", "finalbody")
+    _FIELDS[ast.TryStar] = ("body", "handlers", "orelse", "finalbody")
 if hasattr(ast, "Match"):
-    _PLANS.update({
+    _FIELDS.update({
         ast.Match: ("subject", "cases"), ast.match_case: ("pattern", "body", "guard"), ast.MatchValue: ("value",),
-        ast.MatchSequence: ("patterns",), ast.MatchStar: ("=name",), ast.MatchAs: ("pattern", "=name"),
-        ast.MatchOr: ("patterns",),
+        ast.MatchSequence: ("patterns",), ast.MatchStar: (), ast.MatchAs: ("pattern",), ast.MatchOr: ("patterns",),
     })
+    _IDENTS.update({ast.MatchStar: ("name",), ast.MatchAs: ("name",)})
+_PLANS: dict[type, tuple] = {t: (fields, _IDENTS.get(t, ())) for t, fields in _FIELDS.items()}
 
 
 class _AstBodyScan:
@@ -1319,57 +1399,54 @@ class _AstBodyScan:
             self.refs.add((node.id,))
             return
         if t is _Attribute:
-            chain = dotted(node)
+            value = node.value
+            chain = (value.id, node.attr) if type(value) is _Name else dotted(node)
             if chain is not None:
                 self.refs.add(chain)
             else:
-                self.visit(node.value, enclosing)
+                self.visit(value, enclosing)
                 self.refs.add((node.attr,))
+            return
+        if t is _Call:
+            self.call(node, enclosing)
             return
         if t is _Constant:
             v = node.value
             if v is None or v is True or v is False:
                 self.refs.add((str(v),))
             return
-        if t is _Call:
-            self.call(node, enclosing)
-            return
-        if t is _For or t is _AsyncFor:
-            self.loop(node, enclosing)
-            return
-        if t is _Assign:
-            if len(node.targets) == 1 and type(node.targets[0]) is _Name:
-                inner = _AstBodyScan(self.ex, self.function)
-                inner.visit(node.value, ())
-                self.bound[node.targets[0].id] = inner.refs
-        elif t is _Import or t is _ImportFrom:
-            self.imports.update(self.ex.import_names(node))
-            return
         plan = _PLANS.get(t)
         if plan is None:
             self.special(node, t, enclosing)
             return
-        refs = self.refs
-        for name in plan:
-            if name[0] == "=":
-                ident = getattr(node, name[1:])
-                if ident is not None:
-                    refs.add((ident,))
-                continue
+        if t is _Assign and len(node.targets) == 1 and type(node.targets[0]) is _Name:
+            inner = _AstBodyScan(self.ex, self.function)
+            inner.visit(node.value, ())
+            self.bound[node.targets[0].id] = inner.refs
+        fields, idents = plan
+        for name in idents:
+            ident = getattr(node, name)
+            if ident is not None:
+                self.refs.add((ident,))
+        visit = self.visit
+        for name in fields:
             child = getattr(node, name)
             if child is None:
                 continue
             if type(child) is list:
                 for c in child:
-                    if c is not None:
-                        self.visit(c, enclosing)
+                    visit(c, enclosing)
             else:
-                self.visit(child, enclosing)
+                visit(child, enclosing)
 
     def special(self, node: Any, t: type, enclosing: tuple) -> None:
         """The node types whose children do not map field by field."""
         visit = self.visit
-        if t is _FunctionDef or t is _AsyncFunctionDef or t is ast.Lambda:
+        if t is _For or t is _AsyncFor:
+            self.loop(node, enclosing)
+        elif t is _Import or t is _ImportFrom:
+            self.imports.update(self.ex.import_names(node))
+        elif t is _FunctionDef or t is _AsyncFunctionDef or t is ast.Lambda:
             if t is not ast.Lambda:
                 self.refs.add((node.name,))
             self.parameters(node.args, enclosing)
@@ -1381,6 +1458,7 @@ class _AstBodyScan:
                 visit(d, enclosing)
             if node.returns is not None:
                 visit(node.returns, enclosing)
+            self.type_params(node, enclosing)
         elif t is _ClassDef:
             self.refs.add((node.name,))
             self.visit_body(node.body, enclosing)
@@ -1390,6 +1468,11 @@ class _AstBodyScan:
                 visit(k, enclosing)
             for d in node.decorator_list:
                 visit(d, enclosing)
+            self.type_params(node, enclosing)
+        elif t is _TypeAlias:  # Python 3.12: libcst's name, value, type_parameters
+            visit(node.name, enclosing)
+            visit(node.value, enclosing)
+            self.type_params(node, enclosing)
         elif t is _Dict:
             for key, value in zip(node.keys, node.values):
                 if key is not None:
@@ -1416,6 +1499,18 @@ class _AstBodyScan:
         else:  # anything newer: every child node, in ast's order
             for child in ast.iter_child_nodes(node):
                 visit(child, enclosing)
+
+    def type_params(self, node: Any, enclosing: tuple) -> None:
+        """Python 3.12's type parameters, last in libcst's fields: a TypeVar's name and
+        bound, a ParamSpec's or TypeVarTuple's name, then any default (3.13)."""
+        for param in getattr(node, "type_params", ()):
+            self.refs.add((param.name,))
+            bound = getattr(param, "bound", None)
+            if bound is not None:
+                self.visit(bound, enclosing)
+            default = getattr(param, "default_value", None)
+            if default is not None:
+                self.visit(default, enclosing)
 
     def parameters(self, args: Any, enclosing: tuple) -> None:
         for arg, default in _param_nodes(args):
@@ -1446,7 +1541,10 @@ class _AstBodyScan:
                 self.restore_count += 1
             if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
                 self.enqueue(node, callee[:-1], last, enclosing)
-        self.visit(func, enclosing)
+        if callee is not None:  # what visiting the function would do
+            self.refs.add(callee)
+        else:
+            self.visit(func, enclosing)
         inner = enclosing + (callee or ("?",),)
         if not node.keywords:
             for a in node.args:

@@ -21,9 +21,13 @@ libcst visitor, and positions are computed only for the nodes the facts refer to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from celerylint.facts import ast_extract
+from celerylint.facts.common import (  # ExtractOptions is imported from here too
+    _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
+    _interesting_name, _is_field_or_manager,
+)
 from celerylint.facts.model import (
     ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
     DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
@@ -31,24 +35,6 @@ from celerylint.facts.model import (
 )
 from celerylint.facts.prefilter import noqa_lines
 from celerylint.facts.spans import compute_spans
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """What the per-file pass needs from the configuration: the last names of the
-    restore functions, spawners and context managers, whose uses it records."""
-
-    restores: frozenset = frozenset({"restore_tenant_context"})
-    spawners: frozenset = frozenset({"spawn_tenant_tasks_with_rate_limiting"})
-    context_managers: frozenset = frozenset({"tenant_context"})
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> "ExtractOptions":
-        def last(names: tuple) -> frozenset:
-            return frozenset(n.rsplit(".", 1)[-1] for n in names)
-
-        return cls(last(settings.restore_functions), last(settings.spawner_functions),
-                   last(settings.context_managers))
 
 
 # --------------------------------------------------------------------------- guards
@@ -182,17 +168,6 @@ def dotted(node: Any) -> tuple[str, ...] | None:
         parts.append(node.value)
         return tuple(reversed(parts))
     return None
-
-
-def _import_target(module: str, is_package: bool, relative: int, name: tuple[str, ...]) -> tuple[str, ...]:
-    if not relative:
-        return name
-    base = module.split(".") if module else []
-    if not is_package:
-        base = base[:-1]
-    if relative > 1:
-        base = base[: len(base) - (relative - 1)] if relative - 1 <= len(base) else []
-    return tuple(base) + name
 
 
 class _Extractor:
@@ -704,9 +679,6 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
-_LOGGING_ROOTS = frozenset({"logger", "log", "logging", "LOGGER", "LOG", "print"})
-_LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
-
 
 
 def _is_docstring(stmt: Any) -> bool:
@@ -904,22 +876,3 @@ def _init_binops() -> None:
 
     _BINOPS.update({cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                     cst.FloorDivide: "//", cst.Modulo: "%"})
-
-
-_BEAT_SIGNALS = frozenset({"on_after_configure", "on_after_finalize"})
-_INTERESTING_CALLS = frozenset({"update", "config_from_object", "setdefault", "connect", "register_task"})
-_SCHEDULE_NAMES = frozenset({"CELERY_BEAT_SCHEDULE", "CELERYBEAT_SCHEDULE", "beat_schedule", "BEAT_SCHEDULE"})
-
-
-def _is_field_or_manager(value: tuple) -> bool:
-    if type(value) is not CallExpr or not value.callee:
-        return False
-    callee = value.callee
-    return callee[0] == "models" or callee[-1].endswith(("Field", "Key", "Manager", "Relation"))
-
-
-def _interesting_name(name: str) -> bool:
-    return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")
-
-
-from celerylint.facts import ast_extract  # noqa: E402  (it imports this module's names)
