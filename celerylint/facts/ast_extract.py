@@ -563,11 +563,17 @@ class _AstExtractor:
         """A def's or class's name (ast has no node for it)."""
         def position() -> tuple:
             source = self.source
+            text = source.text
             start = source.start(node)
-            pattern = _CLASS_NAME if type(node) is _ClassDef else _DEF_NAME
-            match = pattern.match(source.text, start)
-            name_start = match.end() if match else source.text.find(node.name, start)
-            return source.span(name_start, name_start + len(node.name))
+            name = node.name
+            keyword = "class " if type(node) is _ClassDef else "def "
+            if text.startswith(keyword, start) and text.startswith(name, start + len(keyword)):
+                column = source.column(node.lineno, node.col_offset) + len(keyword)  # one space
+                return (node.lineno, column, node.lineno, column + len(name))
+            pattern = _CLASS_NAME if keyword == "class " else _DEF_NAME
+            match = pattern.match(text, start)
+            name_start = match.end() if match else text.find(name, start)
+            return source.span(name_start, name_start + len(name))
 
         return self._index(("n", id(node)), position)
 
@@ -1546,12 +1552,16 @@ class _AstBodyScan:
         else:
             self.visit(func, enclosing)
         inner = enclosing + (callee or ("?",),)
-        if not node.keywords:
-            for a in node.args:
-                self.visit(a.value if type(a) is _Starred else a, inner)
-        else:
-            for _, _, value in _args(node):
-                self.visit(value, inner)
+        visit = self.visit
+        args, keywords = node.args, node.keywords
+        if keywords and args and (args[-1].lineno, args[-1].col_offset) > (keywords[0].lineno, keywords[0].col_offset):
+            for _, _, value in _args(node):  # `f(a=1, *b)`: libcst's source order
+                visit(value, inner)
+            return
+        for a in args:
+            visit(a.value if type(a) is _Starred else a, inner)
+        for k in keywords:
+            visit(k.value, inner)
 
     def enqueue(self, node: Any, receiver: tuple, method: str, enclosing: tuple) -> None:
         ex = self.ex
