@@ -99,7 +99,7 @@ _COMPOUND = frozenset(t for t in (
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%"}
 
 _NEWLINE = re.compile(r"\r\n?|\n")
-_NON_ASCII_WORD = re.compile(r"\w*[^\W\x00-\x7f]\w*")
+_WORD = re.compile(r"\w+")
 _BOM = b"\xef\xbb\xbf"
 _NEWLINE_BYTES = re.compile(rb"\r\n?|\n")
 # After `def`/`class` (and `async`): the keyword's whitespace, line continuations included.
@@ -173,7 +173,8 @@ def _changes_under_nfkc(text: str) -> bool:
     normalized name, libcst the source's). Words in strings and comments do not count."""
     if unicodedata.is_normalized("NFKC", text):
         return False
-    if all(unicodedata.is_normalized("NFKC", word) for word in set(_NON_ASCII_WORD.findall(text))):
+    words = {word for word in _WORD.findall(text) if not word.isascii()}
+    if all(unicodedata.is_normalized("NFKC", word) for word in words):
         return False
     import io
     import tokenize
