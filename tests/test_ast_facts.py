@@ -260,3 +260,14 @@ def test_extract_uses_ast_first():
     data = TASKS.encode()
     facts = extract(data, "proj.app.tasks", False)
     assert normalized(facts) == normalized(extract_ast(data, "proj.app.tasks", False))
+
+
+def test_files_only_ast_parses_get_facts():
+    """A form feed before a block's first statement: Python accepts the file, libcst's
+    tokenizer does not (SYN001 before ast came first); the ast facts are the file's."""
+    data = b"@app.task\ndef g(ids):\n\x0c    x = 1\n    for i in ids:\n        t.delay(tenant_id=i)\n"
+    compile(data, "<t>", "exec")
+    assert extract_libcst(data, "m", False).error is not None
+    facts = extract(data, "m", False)
+    assert facts.error is None and [f.name for f in facts.functions] == ["g"]
+    assert facts.enqueues[0].tenant == "given" and facts.span(facts.functions[0].loops[0].span)[::2] == (4, 5)
