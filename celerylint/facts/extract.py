@@ -679,8 +679,6 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
-
-
 def _is_docstring(stmt: Any) -> bool:
     import libcst as cst
 
