@@ -237,16 +237,20 @@ def test_remembered_ignore_decisions_follow_every_ignore_file_change(tmp_path):
 
 
 def test_cached_facts_share_equal_values_and_stay_equal():
-    from celerylint.facts.extract import extract
+    from celerylint.facts.extract import extract, extract_libcst
 
     body = "".join(f"\n@shared_task\ndef t{i}(tenant_id=None):\n    logger.info('x')\n    Order.objects.filter(pk={i})\n"
                    for i in range(30))
-    facts = extract(("from celery import shared_task\n" + body).encode(), "shop.tasks", False)
+    data = ("from celery import shared_task\n" + body).encode()
+    facts = extract(data, "shop.tasks", False)
     seen: dict = {}
     once = cache_mod.shared(facts, seen)
     assert once == facts and type(once) is type(facts)
     calls = [f.calls for f in once.functions]
     assert all(c is calls[0] for c in calls)  # 30 equal frozensets, one object
-    assert len(pickle.dumps(once)) < 0.7 * len(pickle.dumps(facts))
+    assert len(pickle.dumps(once)) < 0.8 * len(pickle.dumps(facts))
+    # The libcst extractor's facts share not even their strings (ast interns identifiers).
+    unshared = extract_libcst(data, "shop.tasks", False)
+    assert len(pickle.dumps(cache_mod.shared(unshared, {}))) < 0.7 * len(pickle.dumps(unshared))
     assert pickle.loads(pickle.dumps(once)) == facts
     assert cache_mod.shared(facts, seen).functions[0].calls is calls[0]  # shared across files too

@@ -21,6 +21,8 @@ TRICKY = [
     "@d1\n@d2.x(\n    1,\n)\nclass C(B):\n    name = f'{A}.b'\n",
     "s = {\n    'k': {'task': 'a' 'b', 'schedule': crontab(minute='*/5')},\n    **OTHER,\n}\n",
     "x = '😀😀'; y = \"z\"\n",
+    # a loop whose block starts with a parenthesized import (its end is a RightParen)
+    "for v in x:\n    from a import (\n        b,\n    )\n    c = 1\n",
 ]
 
 

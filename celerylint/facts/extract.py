@@ -1,4 +1,12 @@
-"""The per-file pass: one libcst parse of a file into its `FileFacts` (facts/model.py).
+"""The per-file pass: one parse of a file into its `FileFacts` (facts/model.py).
+
+ast first; libcst for syntax newer than the running interpreter; libcst always for
+--fix. `extract` parses with the standard library's `ast` (ast_extract.py, several times
+faster and smaller); when `ast` cannot parse the file (e.g. Python 3.14's `except A, B:`
+on an older interpreter, which libcst parses), the libcst extractor of this module runs
+exactly as before, including its SYN001 messages and positions for files that neither
+parses. Both give equal facts for every file that both parse (tests/test_ast_facts.py);
+this module stays the reference, and the fixes (fixes/) always use libcst.
 
 Everything the rules need is extracted here, once per file content, and cached: the
 module's imports and assignments, its functions (decorators, parameters, the first
@@ -13,9 +21,13 @@ libcst visitor, and positions are computed only for the nodes the facts refer to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from celerylint.facts import ast_extract
+from celerylint.facts.common import (  # ExtractOptions is imported from here too
+    _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
+    _interesting_name, _is_field_or_manager,
+)
 from celerylint.facts.model import (
     ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
     DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
@@ -23,24 +35,6 @@ from celerylint.facts.model import (
 )
 from celerylint.facts.prefilter import noqa_lines
 from celerylint.facts.spans import compute_spans
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """What the per-file pass needs from the configuration: the last names of the
-    restore functions, spawners and context managers, whose uses it records."""
-
-    restores: frozenset = frozenset({"restore_tenant_context"})
-    spawners: frozenset = frozenset({"spawn_tenant_tasks_with_rate_limiting"})
-    context_managers: frozenset = frozenset({"tenant_context"})
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> "ExtractOptions":
-        def last(names: tuple) -> frozenset:
-            return frozenset(n.rsplit(".", 1)[-1] for n in names)
-
-        return cls(last(settings.restore_functions), last(settings.spawner_functions),
-                   last(settings.context_managers))
 
 
 # --------------------------------------------------------------------------- guards
@@ -96,12 +90,31 @@ def syntax_error_facts(module: str, is_package: bool, message: str, line: int = 
 
 
 def extract(data: bytes, module: str, is_package: bool, options: ExtractOptions = ExtractOptions()) -> FileFacts:
-    """Parse `data` once with libcst and return its facts; a parse failure is SYN001."""
-    import libcst as cst
-
+    """The facts of `data`: ast first (ast_extract.py); libcst for syntax newer than the
+    running interpreter, and for files that neither parses (SYN001)."""
     deep = _too_deep(data, MAX_NESTING)
     if deep is not None:
         return syntax_error_facts(module, is_package, "too many nested parentheses", *deep, data=data)
+    facts = ast_extract.extract_ast(data, module, is_package, options)
+    if facts is not None:
+        return facts
+    return _libcst_facts(data, module, is_package, options)
+
+
+def extract_libcst(data: bytes, module: str, is_package: bool,
+                   options: ExtractOptions = ExtractOptions()) -> FileFacts:
+    """The facts of `data` from libcst alone: the fallback of `extract`, and the reference
+    the ast extractor is compared with (tests/test_ast_facts.py, facts/oracle.py)."""
+    deep = _too_deep(data, MAX_NESTING)
+    if deep is not None:
+        return syntax_error_facts(module, is_package, "too many nested parentheses", *deep, data=data)
+    return _libcst_facts(data, module, is_package, options)
+
+
+def _libcst_facts(data: bytes, module: str, is_package: bool, options: ExtractOptions) -> FileFacts:
+    """Parse `data` once with libcst and return its facts; a parse failure is SYN001."""
+    import libcst as cst
+
     try:
         tree = cst.parse_module(data)
     except cst.ParserSyntaxError as exc:
@@ -155,17 +168,6 @@ def dotted(node: Any) -> tuple[str, ...] | None:
         parts.append(node.value)
         return tuple(reversed(parts))
     return None
-
-
-def _import_target(module: str, is_package: bool, relative: int, name: tuple[str, ...]) -> tuple[str, ...]:
-    if not relative:
-        return name
-    base = module.split(".") if module else []
-    if not is_package:
-        base = base[:-1]
-    if relative > 1:
-        base = base[: len(base) - (relative - 1)] if relative - 1 <= len(base) else []
-    return tuple(base) + name
 
 
 class _Extractor:
@@ -677,11 +679,6 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
-_LOGGING_ROOTS = frozenset({"logger", "log", "logging", "LOGGER", "LOG", "print"})
-_LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
-
-
-
 def _is_docstring(stmt: Any) -> bool:
     import libcst as cst
 
@@ -877,19 +874,3 @@ def _init_binops() -> None:
 
     _BINOPS.update({cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                     cst.FloorDivide: "//", cst.Modulo: "%"})
-
-
-_BEAT_SIGNALS = frozenset({"on_after_configure", "on_after_finalize"})
-_INTERESTING_CALLS = frozenset({"update", "config_from_object", "setdefault", "connect", "register_task"})
-_SCHEDULE_NAMES = frozenset({"CELERY_BEAT_SCHEDULE", "CELERYBEAT_SCHEDULE", "beat_schedule", "BEAT_SCHEDULE"})
-
-
-def _is_field_or_manager(value: tuple) -> bool:
-    if type(value) is not CallExpr or not value.callee:
-        return False
-    callee = value.callee
-    return callee[0] == "models" or callee[-1].endswith(("Field", "Key", "Manager", "Relation"))
-
-
-def _interesting_name(name: str) -> bool:
-    return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")

@@ -55,11 +55,14 @@ def compute_spans(tree: Any, wanted: dict[int, Any]) -> dict[int, Span]:
                 self.stack.append((self.line, self.column))
 
         def after_codegen(self, node: Any) -> None:
+            # Nodes without a syntactic position of their own (a parenthesized import's
+            # RightParen, the end node of an ImportFrom) get their whitespace-inclusive
+            # range, as in PositionProvider.
             key = id(node)
             if key in self.want:
                 start = self.stack.pop()
                 if key not in self.out:
-                    self.out[key] = (start[0], start[1] + 1, self.column + 1)
+                    self.out[key] = (start[0], start[1] + 1, self.line, self.column + 1)
 
         @contextmanager
         def record_syntactic_position(self, node: Any, *, start_node: Any = None, end_node: Any = None):
