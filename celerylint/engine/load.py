@@ -65,7 +65,7 @@ class FactLoading:
             self.cache.searches = {}  # results over the files on disk
         self.jobs = jobs
         self.pool: ParsePool | None = None
-        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
+        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0, "rounds": 0}
         self.states: dict[str, FileState] = {}  # by root-relative path, from `survey`
         self.unreadable: dict[str, FileFacts] = {}  # SYN001 facts of files that could not be read
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
@@ -153,6 +153,7 @@ class FactLoading:
             else:
                 jobs.append(self._job(source, state.size))
         self.stats["loaded"] += len(results)
+        self.stats["rounds"] += bool(jobs)
         parsed = self.get_pool().parse(jobs) if jobs else {}
         self.stats["demand"] += len(parsed)
         for rel, facts in parsed.items():

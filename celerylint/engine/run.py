@@ -101,7 +101,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         project = Project(index, tenancy_files=run.tenancy_files)
         index.parse_files_mentioning(project.tasks.factory_needles())
         if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
-            index.prefetch_imports()
+            index.prefetch_imports(4)
         diagnostics: list[Diagnostic] = []
         used: dict[tuple[str, int], set[str]] = {}  # (rel, line) -> codes its noqa suppressed
         for rule_cls in all_rules():
@@ -152,7 +152,8 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"configuration: {settings.source or 'defaults'}",
         f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
-        f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
+        f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed, "
+        f"in {run.stats['rounds']} rounds)",
     ] + found_notes + sorted(set(index.notes))
     return CheckResult(diagnostics, len(scoped), root, project, set(scoped), notes, warnings,
                        time.perf_counter() - started, baselined)
