@@ -13,6 +13,7 @@ from celerylint.baseline import Baseline
 from celerylint.config import Settings, check_codes
 from celerylint.diagnostics import Diagnostic
 from celerylint.engine.discover import discover, explicit_file
+from celerylint.engine.cache import PARSE
 from celerylint.engine.load import DemandLoader, FactLoading
 from celerylint.engine.noqa import NOQA, directives, suppressed, suppression
 from celerylint.facts.model import SourceFile
@@ -20,6 +21,11 @@ from celerylint.project import Project
 from celerylint.project.index import ProjectIndex
 from celerylint.rules import all_rules, is_code_selector, selected_codes
 from celerylint.rules.unused_suppression import NoqaDirective, StaleEntry, Suppressions
+
+
+# How many levels of imports the tenant analysis loads ahead of the rules (the call
+# chains it follows are task -> service -> selector -> model, give or take a level).
+IMPORT_DEPTH = 4
 
 
 class UsageError(Exception):
@@ -87,28 +93,45 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     try:
         run.survey(files)
         state = None
-        if reuse and not run.overlay and not verbose and run.cache.enabled:
-            state = _project_state(run, files, codes, scoped, baseline)
+        if reuse and not run.overlay and not verbose and run.cache.enabled and baseline is None \
+                and not any(cls.uses_suppressions and cls.code in codes for cls in all_rules()):
+            # The whole project's findings, by what they depend on; a run reports those in
+            # its scope.
+            state = _project_state(run, files, codes)
             earlier = run.cache.results.get(state)
+            if earlier is None and run.facts_unchanged(files):
+                earlier = run.cache.results.get(_project_state(run, files, codes, as_before=True))
+                if earlier is not None:
+                    run.cache.remember_result(state, earlier)
             if earlier is not None:
-                diagnostics, baselined = earlier
                 warning = run.cache.save()
-                return CheckResult(diagnostics, len(scoped), root, None, set(scoped), [],
-                                   list(found.warnings) + ([warning] if warning else []),
-                                   time.perf_counter() - started, baselined)
-        facts = run.load(files)
+                return CheckResult([d for d in earlier if d.path in scoped], len(scoped), root, None, set(scoped),
+                                   [], list(found.warnings) + ([warning] if warning else []),
+                                   time.perf_counter() - started)
+        tenant_rules = any(code.startswith("TEN") or code == "BEAT006" for code in codes)
+        needed: list[SourceFile] = []
+        if tenant_rules and (run.tenancy_files or settings.tenant_models or settings.tenant_tasks):
+            # What the tenant analysis will reach (models, and the helpers tasks call),
+            # parsed with the rest in one parallel batch rather than one by one.
+            # The files that only enqueue tasks are read for TEN005/TEN006.
+            start = [f for f in files if f.rel in run.tenancy_files
+                     or (f.rel in run.states and run.states[f.rel].kind == PARSE)]
+            needed = start + run.import_closure(files, start, IMPORT_DEPTH) \
+                + [f for f in files if f.rel in run.enqueuing]
+        facts = run.load(files, also=needed)
         index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing)
-        project = Project(index, tenancy_files=run.tenancy_files)
+        project = Project(index, tenancy_files=run.tenancy_files, memo=run.cache)
         index.parse_files_mentioning(project.tasks.factory_needles())
-        if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
-            index.prefetch_imports(4)
+        if tenant_rules and project.tenancy.models_exist():
+            index.prefetch_imports(IMPORT_DEPTH)
         diagnostics: list[Diagnostic] = []
+        all_files = {f.rel: f for f in files}
         used: dict[tuple[str, int], set[str]] = {}  # (rel, line) -> codes its noqa suppressed
         for rule_cls in all_rules():
             if rule_cls.code not in codes or rule_cls.uses_suppressions:
                 continue
             for diag in rule_cls().check(project):
-                source = scoped.get(diag.path)
+                source = scoped.get(diag.path) or (all_files.get(diag.path) if state is not None else None)
                 if source is None:
                     continue
                 how = suppression(diag, source, index.parsed_facts(source.rel), settings)
@@ -141,7 +164,8 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         found_notes = (_found_notes(project) if verbose else []) + notes_baseline
         diagnostics = sorted(set(diagnostics))
         if state is not None:
-            run.cache.remember_result(state, (diagnostics, baselined))
+            run.cache.remember_result(state, diagnostics)
+            diagnostics = [d for d in diagnostics if d.path in scoped]
     finally:
         run.close()
     warning = run.cache.save()
@@ -159,21 +183,17 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                        time.perf_counter() - started, baselined)
 
 
-def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, scoped: dict,
-                   baseline: Baseline | None) -> bytes:
-    """What a run's result depends on besides the configuration (the cache's own key):
-    the analyzer's code, the rules selected, the files in scope, the baseline, and every
-    file of the project by name, module and content."""
+def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, as_before: bool = False) -> bytes:
+    """What the whole project's findings depend on besides the configuration (the
+    cache's own key): the analyzer's code, the rules selected, and every file of the
+    project by name, module and content. `as_before`: with the contents the changed
+    files had in the cache (for files whose facts did not change)."""
     hasher = hashlib.blake2b(digest_size=16)
-    hasher.update(repr((_analyzer_state(), sorted(codes), sorted(scoped))).encode())
-    if baseline is not None:
-        try:
-            with open(baseline.path, "rb") as fh:
-                hasher.update(b"baseline\0" + baseline.path.encode() + b"\0" + fh.read())
-        except OSError:
-            hasher.update(b"baseline unreadable")
+    hasher.update(repr((_analyzer_state(), sorted(codes))).encode())
     for source in files:
         state = run.states.get(source.rel)
+        if as_before and source.rel in run.previous:
+            state = run.previous[source.rel]
         hasher.update(f"\0{source.rel}\0{source.module}\0".encode() + (state.digest if state else b"-"))
     return hasher.digest()
 
