@@ -77,7 +77,8 @@ class FactLoading:
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
         self.tenancy_files: set[str] = set()  # files that may define tenant-scoped models
         self.defines_tenancy = tenancy_probe(tuple(n.rsplit(".", 1)[-1] for n in settings.tenant_model_bases
-                                                   + settings.tenant_managers + settings.tenant_models))
+                                                   + settings.tenant_managers + settings.tenant_models),
+                                             settings.tenant_model.rsplit(".", 1)[-1])
         self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
 
     def get_pool(self) -> ParsePool:

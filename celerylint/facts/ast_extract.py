@@ -52,10 +52,11 @@ from typing import Any
 
 from celerylint.facts.common import (
     _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
-    _interesting_name, _is_field_or_manager,
+    KEY_METHODS, RELATIONS, SQL_METHODS, TASK_SIGNALS, _interesting_name, _is_field_or_manager, kept_attribute,
+    restore_candidate, signal_sender,
 )
 from celerylint.facts.model import (
-    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
+    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr, Guard,
     DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
     PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Str, Value, refs_of,
 )
@@ -90,6 +91,7 @@ _ImportFrom = ast.ImportFrom
 _Tuple = ast.Tuple
 _TypeAlias = getattr(ast, "TypeAlias", None)
 _GeneratorExp = ast.GeneratorExp
+_Subscript = ast.Subscript
 
 _DEFS = (_FunctionDef, _AsyncFunctionDef)
 _COMPOUND = frozenset(t for t in (
@@ -967,12 +969,17 @@ class _AstExtractor:
             return
         if last in _INTERESTING_CALLS:
             self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), "module"))
-            if last == "connect" and len(callee) >= 2 and callee[-2] in _BEAT_SIGNALS:
+            if last == "connect" and len(callee) >= 2 and (callee[-2] in _BEAT_SIGNALS or callee[-2] in TASK_SIGNALS):
                 first = _first_arg(call)
                 if first is not None:
                     fn = dotted(first)
                     if fn is not None and len(fn) == 1:
-                        self.handlers.append(SignalHandler(fn[0], callee[:-2]))
+                        if callee[-2] in _BEAT_SIGNALS:
+                            self.handlers.append(SignalHandler(fn[0], callee[:-2]))
+                        else:
+                            sender = next((k.value for k in call.keywords if k.arg == "sender"), None)
+                            self.handlers.append(SignalHandler(fn[0], (dotted(sender) or ()) if sender is not None
+                                                               else (), callee[-2]))
 
     def add_periodic(self, call: Any, receiver: tuple[str, ...], scope: str) -> None:
         function = sender = None
@@ -1048,10 +1055,9 @@ class _AstExtractor:
             if scanned:
                 body.visit_body(node.body, ())
             self.functions.append(FunctionFacts(
-                name, decorators, self.span_name(node), nested, self.branch, frozenset(body.calls),
-                self.params(node.args) if decorators or name == "run" else (),
-                self.first_statement(node.body), frozenset(body.refs),
-                tuple(body.loops), tuple(body.restores), body.spawns, body.imports, owner,
+                name, decorators, self.span_name(node), nested, self.branch,
+                params=self.params(node.args) if decorators or name == "run" else (),
+                first=self.first_statement(node.body), owner=owner, **body.function_facts(),
             ))
         if not nested:
             self.assigns[name] = UNKNOWN
@@ -1059,6 +1065,8 @@ class _AstExtractor:
             d = dec.dotted
             if d is not None and len(d) >= 3 and d[-1] == "connect" and d[-2] in _BEAT_SIGNALS:
                 self.handlers.append(SignalHandler(name, d[:-2]))
+            elif d is not None and len(d) >= 2 and d[-1] == "connect" and d[-2] in TASK_SIGNALS:
+                self.handlers.append(SignalHandler(name, signal_sender(dec.kwargs), d[-2]))
         params = node.args.args
         first = params[0].arg if params else ""
         self.block(node.body, f"function:{name}:{first}")
@@ -1085,6 +1093,17 @@ class _AstExtractor:
         if (type(body[0]) is _Expr and self._stringish(body[0].value) and not self._is_suite(body[0])
                 and not (len(body) > 1 and type(body[1]) not in _COMPOUND and self._joined(body[0], body[1]))):
             first = 1
+        lookups: set = set()
+        skipped = 0
+        suite = self._is_suite(body[0])
+        while not suite and first < len(body) - 1 and skipped < 3 and type(body[first]) is _Assign \
+                and len(body[first].targets) == 1 and type(body[first].targets[0]) is _Name \
+                and not self._joined(body[first], body[first + 1]) \
+                and not (first > 0 and type(body[first - 1]) not in _COMPOUND and self._joined(body[first - 1], body[first])):
+            lookups.update(refs_of(self.value(body[first].value)))
+            first += 1
+            skipped += 1
+        found = frozenset(lookups)
         if first >= len(body):
             return OTHER_STATEMENT
         stmt = body[first]
@@ -1092,18 +1111,18 @@ class _AstExtractor:
         if t is _Return or t is _Expr:
             call = stmt.value
             if type(call) is _Call and dotted(call.func):
-                return self._first_call("call", call, False)
+                return self._first_call("call", call, False, found)
         elif (t is _With or t is _AsyncWith) and stmt.items and type(stmt.items[0].context_expr) is _Call:
             call = stmt.items[0].context_expr
             if dotted(call.func):
-                return self._first_call("with", call, first == len(body) - 1)
+                return self._first_call("with", call, first == len(body) - 1, found)
         return OTHER_STATEMENT
 
-    def _first_call(self, kind: str, call: Any, wraps_rest: bool) -> FirstStatement:
+    def _first_call(self, kind: str, call: Any, wraps_rest: bool, lookups: frozenset) -> FirstStatement:
         value = self.call_value(call)
         first_arg = _first_arg(call)
         return FirstStatement(kind, dotted(call.func), value.args, value.kwargs, self.span(call),
-                              self.span(first_arg) if first_arg is not None else -1, wraps_rest)
+                              self.span(first_arg) if first_arg is not None else -1, wraps_rest, lookups)
 
     def block(self, body: list, scope: str) -> None:
         for stmt in body:
@@ -1131,7 +1150,7 @@ class _AstExtractor:
                 return self.value(smalls[0].value)
         return UNKNOWN
 
-    def class_def(self, node: Any, nested: bool) -> None:
+    def class_def(self, node: Any, nested: bool, owner: str | None = None) -> None:
         bases = tuple(self.value(b.value if type(b) is _Starred else b) for b in node.bases)
         attrs = []
         methods: dict[str, Value] = {}
@@ -1152,12 +1171,12 @@ class _AstExtractor:
                 if type(target) is _Name:
                     schedule = not nested and _interesting_name(target.id)
                     if not schedule and type(value_node) is _Call and _is_field_or_manager(
-                            CallExpr(_callee(value_node), (), ())):
+                            CallExpr(_callee(value_node), (), ())) and _callee(value_node)[-1] not in RELATIONS:
                         # What libcst's path keeps of it, without folding the arguments it drops.
                         value = kept = CallExpr(_callee(value_node), (), ())
                     else:
                         value = self.value(value_node)
-                        kept = CallExpr(value.callee, (), ()) if _is_field_or_manager(value) else value
+                        kept = kept_attribute(value)
                     attrs.append(ClassAttr(target.id, kept, self.span(value_node) if target.id == "name" else -1))
                     if schedule:
                         self.ops.append(Op("assign", (node.name, target.id), value, UNKNOWN, self.span(stmt), scope))
@@ -1165,9 +1184,9 @@ class _AstExtractor:
                 self.function(stmt, nested=True, owner=None if nested else node.name)
                 methods[stmt.name] = self._single_return(stmt)
             elif t is _ClassDef:
-                self.class_def(stmt, nested=True)
+                self.class_def(stmt, nested=True, owner=node.name)
         self.classes.append(ClassFacts(node.name, bases, tuple(attrs), self.span_name(node), nested,
-                                       self.branch, methods))
+                                       self.branch, methods, owner))
         if not nested:
             self.assigns[node.name] = UNKNOWN
 
@@ -1390,10 +1409,16 @@ class _AstBodyScan:
         self.restores: list = []
         self.spawns = False
         self.bound: dict[str, set] = {}
+        self.values: dict[str, Value] = {}
         self.imports: dict[str, tuple] = {}
         self.enqueue_count = 0
-        self.restore_count = 0
+        self.setters: list = []
         self.fan_out_targets: set[str] = set()
+        self.guards: list = []
+        self.guard_stack: list[int] = []
+        self.sql: list = []
+        self.stores: set = set()
+        self.keys_read: set = set()
 
     def visit_body(self, body: list, enclosing: tuple) -> None:
         visit = self.visit
@@ -1422,14 +1447,28 @@ class _AstBodyScan:
             if v is None or v is True or v is False:
                 self.refs.add((str(v),))
             return
+        if t is _With or t is _AsyncWith:
+            self.with_statement(node, enclosing)
+            return
         plan = _PLANS.get(t)
         if plan is None:
             self.special(node, t, enclosing)
             return
-        if t is _Assign and len(node.targets) == 1 and type(node.targets[0]) is _Name:
-            inner = _AstBodyScan(self.ex, self.function)
-            inner.visit(node.value, ())
-            self.bound[node.targets[0].id] = inner.refs
+        if t is _Assign:
+            if len(node.targets) == 1 and type(node.targets[0]) is _Name:
+                inner = _AstBodyScan(self.ex, self.function)
+                inner.visit(node.value, ())
+                self.bound[node.targets[0].id] = inner.refs
+                self.values[node.targets[0].id] = self.ex.value(node.value)
+            for target in node.targets:
+                if type(target) is _Attribute:
+                    chain = dotted(target)
+                    if chain is not None:
+                        self.stores.add(chain)
+        elif t is _Subscript:
+            key = self.ex.value(node.slice)
+            if type(key) is Str:
+                self.keys_read.add(key.text)
         fields, idents = plan
         for name in idents:
             ident = getattr(node, name)
@@ -1507,6 +1546,52 @@ class _AstBodyScan:
             for child in ast.iter_child_nodes(node):
                 visit(child, enclosing)
 
+    def with_statement(self, node: Any, enclosing: tuple) -> None:
+        """As extract._BodyScan.with_statement."""
+        ex = self.ex
+        opened = 0
+        for item in node.items:
+            self.visit(item, enclosing)
+            call = item.context_expr
+            if type(call) is _Call and dotted(call.func) is not None:
+                value = ex.call_value(call)
+                first = _first_arg(call)
+                parent = self.guard_stack[-1] if self.guard_stack else -1
+                self.guards.append(Guard(dotted(call.func), value.args, value.kwargs, ex.span(call),
+                                         ex.span(first) if first is not None else -1, parent,
+                                         frozenset(), frozenset()))
+                self.guard_stack.append(len(self.guards) - 1)
+                opened += 1
+        if not opened:
+            self.visit_body(node.body, enclosing)
+            return
+        outer_refs, outer_calls = self.refs, self.calls
+        self.refs, self.calls = set(), set()
+        self.visit_body(node.body, enclosing)
+        inner = self.guard_stack[-1]
+        self.guards[inner] = self.guards[inner]._replace(refs=frozenset(self.refs), calls=frozenset(self.calls))
+        for index in self.guard_stack[len(self.guard_stack) - opened:-1]:
+            self.guards[index] = self.guards[index]._replace(refs=frozenset(), calls=frozenset())
+        del self.guard_stack[len(self.guard_stack) - opened:]
+        self.refs, self.calls = outer_refs, outer_calls
+
+    def guard_callees(self) -> tuple:
+        return tuple(self.guards[i].callee for i in self.guard_stack)
+
+    def function_facts(self) -> dict:
+        """As extract._BodyScan.function_facts."""
+        refs, calls = frozenset(self.refs), frozenset(self.calls)
+        all_refs, all_calls = refs, calls
+        if self.guards:
+            all_refs = refs.union(*(g.refs for g in self.guards))
+            all_calls = calls.union(*(g.calls for g in self.guards))
+        return {"calls": all_calls, "refs": all_refs, "loops": tuple(self.loops), "restores": tuple(self.restores),
+                "spawns": self.spawns, "imports": self.imports, "guards": tuple(self.guards),
+                "unguarded_refs": refs, "unguarded_calls": calls, "sql": tuple(self.sql),
+                "stores": frozenset(self.stores), "keys_read": frozenset(self.keys_read),
+                "from_tenant_id": frozenset(name for name, value in self.values.items()
+                                            if ("tenant_id",) in refs_of(value))}
+
     def type_params(self, node: Any, enclosing: tuple) -> None:
         """Python 3.12's type parameters, last in libcst's fields: a TypeVar's name and
         bound, a ParamSpec's or TypeVarTuple's name, then any default (3.13)."""
@@ -1540,12 +1625,17 @@ class _AstBodyScan:
             last = callee[-1]
             if last in ex.options.spawners:
                 self.spawns = True
-            if last in ex.options.restores and (node.args or node.keywords):
-                arg = _first_arg(node)
-                self.restores.append(RestoreCall(callee, ex.value(arg), ex.span(node), ex.span(arg)))
-                self.restore_count += 1
-            elif last in ex.options.context_managers:
-                self.restore_count += 1
+            if restore_candidate(last, ex.options):
+                self.setters.append(callee)
+                if node.args or node.keywords:
+                    arg = _first_arg(node)
+                    self.restores.append(RestoreCall(callee, ex.value(arg), ex.span(node), ex.span(arg)))
+            if last in SQL_METHODS and (node.args or node.keywords):
+                self.sql.append(ex.value(_first_arg(node)))
+            elif last in KEY_METHODS and node.args and _first_arg(node) is node.args[0]:
+                key = ex.value(node.args[0])
+                if type(key) is Str:
+                    self.keys_read.add(key.text)
             if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
                 self.enqueue(node, callee[:-1], last, enclosing)
         if callee is not None:  # what visiting the function would do
@@ -1568,34 +1658,47 @@ class _AstBodyScan:
         ex = self.ex
         state, value, span = "missing", UNKNOWN, -1
         keywords = {k.arg: k.value for k in node.keywords if k.arg is not None}
+        keys: set[str] = set()
         if any(k.arg is None for k in node.keywords):
             state = "unknown"
         if method in ("delay", "s", "si"):
+            keys.update(keywords)
             if "tenant_id" in keywords:
                 state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
         else:
+            keys.update(k for k in keywords if k not in ("args", "kwargs", "headers"))
             positional = [a for a in node.args if type(a) is not _Starred]
             mapping = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
-            if type(mapping) is _Dict:
-                for key, item in zip(mapping.keys, mapping.values):
-                    if key is None:
-                        state = "unknown"
-                    elif ex.value(key) == Str("tenant_id"):
-                        state, value, span = "given", ex.value(item), ex.span(item)
-                        break
-            elif type(mapping) is _Call and dotted(mapping.func) == ("dict",):
-                for keyword, star, item in _args(mapping):
-                    if keyword is not None and keyword == "tenant_id":
-                        state, value, span = "given", ex.value(item), ex.span(item)
-                    elif star:
-                        state = "unknown" if state != "given" else state
-            elif mapping is not None:
-                state = "unknown" if state != "given" else state
+            for source in (mapping, keywords.get("headers")):
+                if type(source) is _Dict:
+                    for key_node, item in zip(source.keys, source.values):
+                        if key_node is None:
+                            state = "unknown" if state != "given" else state
+                            continue
+                        key = ex.value(key_node)
+                        if type(key) is Str:
+                            keys.add(key.text)
+                        if key == Str("tenant_id") and state != "given":
+                            state, value, span = "given", ex.value(item), ex.span(item)
+                elif type(source) is _Call and dotted(source.func) == ("dict",):
+                    for keyword, star, item in _args(source):
+                        if keyword is not None:
+                            keys.add(keyword)
+                            if keyword == "tenant_id" and state != "given":
+                                state, value, span = "given", ex.value(item), ex.span(item)
+                        elif star:
+                            state = "unknown" if state != "given" else state
+                elif source is not None:
+                    state = "unknown" if state != "given" else state
+            if "tenant_id" in keywords and state != "given":
+                state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
         self.enqueue_count += 1
         if state == "given":
             self.fan_out_targets |= {r[0] for r in refs_of(value)}
+            if type(value) is Ref and len(value.dotted) == 1 and value.dotted[0] in self.values:
+                value = self.values[value.dotted[0]]
         ex.enqueues.append(EnqueueFacts(receiver, method, state, value, span, ex.span(node), enclosing,
-                                        self.function))
+                                        self.function, frozenset(keys), self.guard_callees()))
 
     def loop(self, node: Any, enclosing: tuple) -> None:
         iterable = _AstBodyScan(self.ex, self.function)
@@ -1606,7 +1709,7 @@ class _AstBodyScan:
             iter_refs |= self.bound.get(name, set())
         self.refs |= iterable.refs
         self.calls |= iterable.calls
-        before, restores_before, fan_before = self.enqueue_count, self.restore_count, set(self.fan_out_targets)
+        before, setters_before, fan_before = self.enqueue_count, len(self.setters), set(self.fan_out_targets)
         self.fan_out_targets = set()
         self.visit_body(node.body, enclosing)
         if node.orelse:
@@ -1616,7 +1719,7 @@ class _AstBodyScan:
         fans_out = target is not None and target in self.fan_out_targets
         self.fan_out_targets |= fan_before
         self.loops.append(LoopFacts(frozenset(iter_refs), target, count, count == 1 and self._only_enqueue(node),
-                                    self.ex.span_loop(node), fans_out, self.restore_count > restores_before))
+                                    self.ex.span_loop(node), fans_out, frozenset(self.setters[setters_before:])))
 
     def _only_enqueue(self, node: Any) -> bool:
         ex = self.ex

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from celerylint.facts.model import CallExpr
+from celerylint.facts.model import CallExpr, Ref
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,36 @@ def _import_target(module: str, is_package: bool, relative: int, name: tuple[str
     return tuple(base) + name
 
 
+# Celery's task signals, whose handlers may restore a tenant for every task.
+TASK_SIGNALS = frozenset({"task_prerun", "task_postrun", "before_task_publish", "after_task_publish",
+                          "task_received", "task_success", "task_failure", "task_retry"})
+_TENANT_WORDS = ("tenant", "schema")
+_TENANT_PARTS = frozenset({"org", "organization", "organisation", "workspace", "space", "account", "customer",
+                           "client", "company", "team"})
+SQL_METHODS = frozenset({"execute", "executemany"})
+KEY_METHODS = frozenset({"get", "pop", "setdefault"})
+
+
+def signal_sender(kwargs: tuple) -> tuple:
+    """The dotted `sender=` of a `@signal.connect(sender=...)` decorator, or ()."""
+    for keyword in kwargs:
+        if keyword.name == "sender" and type(keyword.value) is Ref:
+            return keyword.value.dotted
+    return ()
+
+
+def restore_candidate(name: str, options: ExtractOptions) -> bool:
+    """Whether a call by this (last) name may set a tenant context, and so is recorded
+    (RestoreCall, LoopFacts.setters): a configured restore function or context manager,
+    or a name about tenants, schemas or organisations (`set_current_tenant`,
+    `schema_context`, `tmp_to_org`, `activate_workspace`). Resolution decides which of
+    them really set one."""
+    if name in options.restores or name in options.context_managers:
+        return True
+    lower = name.lower()
+    return any(word in lower for word in _TENANT_WORDS) or any(part in _TENANT_PARTS for part in lower.split("_"))
+
+
 _LOGGING_ROOTS = frozenset({"logger", "log", "logging", "LOGGER", "LOG", "print"})
 _LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 _BEAT_SIGNALS = frozenset({"on_after_configure", "on_after_finalize"})
@@ -51,6 +81,21 @@ def _is_field_or_manager(value: tuple) -> bool:
         return False
     callee = value.callee
     return callee[0] == "models" or callee[-1].endswith(("Field", "Key", "Manager", "Relation"))
+
+
+RELATIONS = frozenset({"ForeignKey", "OneToOneField", "ManyToManyField", "TenantForeignKey", "TenantOneToOneField"})
+
+
+def kept_attribute(value: Any) -> Any:
+    """What a class attribute keeps: a model field or manager only its callee (their
+    arguments make up most of a models module), a relation also its target (the first
+    argument or `to=`)."""
+    if not _is_field_or_manager(value):
+        return value
+    if value.callee[-1] in RELATIONS:
+        target = value.args[:1] or tuple(k.value for k in value.kwargs if k.name == "to")[:1]
+        return CallExpr(value.callee, target, ())
+    return CallExpr(value.callee, (), ())
 
 
 def _interesting_name(name: str) -> bool:

@@ -26,10 +26,11 @@ from typing import Any
 from celerylint.facts import ast_extract
 from celerylint.facts.common import (  # ExtractOptions is imported from here too
     _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
-    _interesting_name, _is_field_or_manager,
+    KEY_METHODS, SQL_METHODS, TASK_SIGNALS, _interesting_name, kept_attribute,
+    restore_candidate, signal_sender,
 )
 from celerylint.facts.model import (
-    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
+    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, Guard, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
     DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
     PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Span, Str, SyntaxFacts, Value, refs_of,
 )
@@ -456,10 +457,17 @@ class _Extractor:
             return
         if last in _INTERESTING_CALLS:
             self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), "module"))
-            if last == "connect" and len(callee) >= 2 and callee[-2] in _BEAT_SIGNALS and call.args:
+            if last == "connect" and len(callee) >= 2 and (callee[-2] in _BEAT_SIGNALS or callee[-2] in TASK_SIGNALS) \
+                    and call.args:
                 fn = dotted(call.args[0].value)
                 if fn is not None and len(fn) == 1:
-                    self.handlers.append(SignalHandler(fn[0], callee[:-2]))
+                    if callee[-2] in _BEAT_SIGNALS:
+                        self.handlers.append(SignalHandler(fn[0], callee[:-2]))
+                    else:
+                        sender = next((a.value for a in call.args if a.keyword is not None
+                                       and a.keyword.value == "sender"), None)
+                        self.handlers.append(SignalHandler(fn[0], (dotted(sender) or ()) if sender is not None
+                                                           else (), callee[-2]))
 
     def add_periodic(self, call: Any, receiver: tuple[str, ...], scope: str) -> None:
         """`receiver.add_periodic_task(schedule, sig, name=..., **options)`; inside a
@@ -548,11 +556,10 @@ class _Extractor:
             if scanned:
                 body.visit(node.body, ())
             self.functions.append(FunctionFacts(
-                name, decorators, self.span(node.name), nested, self.branch, frozenset(body.calls),
+                name, decorators, self.span(node.name), nested, self.branch,
                 # Parameters matter for tasks only: decorated functions and Task.run methods.
-                self.params(node.params) if decorators or name == "run" else (),
-                self.first_statement(node.body), frozenset(body.refs),
-                tuple(body.loops), tuple(body.restores), body.spawns, body.imports, owner,
+                params=self.params(node.params) if decorators or name == "run" else (),
+                first=self.first_statement(node.body), owner=owner, **body.function_facts(),
             ))
         if not nested:
             self.assigns[name] = UNKNOWN
@@ -560,6 +567,8 @@ class _Extractor:
             d = dec.dotted
             if d is not None and len(d) >= 3 and d[-1] == "connect" and d[-2] in _BEAT_SIGNALS:
                 self.handlers.append(SignalHandler(name, d[:-2]))
+            elif d is not None and len(d) >= 2 and d[-1] == "connect" and d[-2] in TASK_SIGNALS:
+                self.handlers.append(SignalHandler(name, signal_sender(dec.kwargs), d[-2]))
         params = node.params.params
         first = params[0].name.value if params else ""
         self.block(node.body, f"function:{name}:{first}")
@@ -583,6 +592,15 @@ class _Extractor:
         stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
         if stmts and _is_docstring(stmts[0]):
             stmts = stmts[1:]
+        lookups: set = set()
+        skipped = 0
+        while len(stmts) > 1 and skipped < 3 and isinstance(stmts[0], cst.SimpleStatementLine) \
+                and len(stmts[0].body) == 1 and isinstance(stmts[0].body[0], cst.Assign) \
+                and len(stmts[0].body[0].targets) == 1 and isinstance(stmts[0].body[0].targets[0].target, cst.Name):
+            lookups.update(refs_of(self.value(stmts[0].body[0].value)))
+            stmts = stmts[1:]
+            skipped += 1
+        found = frozenset(lookups)
         if not stmts:
             return OTHER_STATEMENT
         stmt = stmts[0]
@@ -591,17 +609,17 @@ class _Extractor:
             if isinstance(small, cst.Return) and small.value is not None:
                 small = cst.Expr(small.value)  # `return helper(tenant_id=tenant_id)` delegates like a call
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and dotted(small.value.func):
-                return self._first_call("call", small.value, False)
+                return self._first_call("call", small.value, False, found)
         elif isinstance(stmt, cst.With) and stmt.items and isinstance(stmt.items[0].item, cst.Call):
             if dotted(stmt.items[0].item.func):
-                return self._first_call("with", stmt.items[0].item, len(stmts) == 1)
+                return self._first_call("with", stmt.items[0].item, len(stmts) == 1, found)
         return OTHER_STATEMENT
 
-    def _first_call(self, kind: str, call: Any, wraps_rest: bool) -> FirstStatement:
+    def _first_call(self, kind: str, call: Any, wraps_rest: bool, lookups: frozenset) -> FirstStatement:
         value = self.call_value(call)
         first_arg = call.args[0].value if call.args else None
         return FirstStatement(kind, dotted(call.func), value.args, value.kwargs, self.span(call),
-                              self.span(first_arg) if first_arg is not None else -1, wraps_rest)
+                              self.span(first_arg) if first_arg is not None else -1, wraps_rest, lookups)
 
     def block(self, body: Any, scope: str) -> None:
         """Walk a function body: nested definitions and statement-level calls."""
@@ -633,7 +651,7 @@ class _Extractor:
                 return self.value(smalls[0].value)
         return UNKNOWN
 
-    def class_def(self, node: Any, nested: bool) -> None:
+    def class_def(self, node: Any, nested: bool, owner: str | None = None) -> None:
         cst = self.cst
         bases = tuple(self.value(arg.value) for arg in node.bases if arg.keyword is None)
         attrs = []
@@ -653,7 +671,7 @@ class _Extractor:
                         schedule = not nested and _interesting_name(target.value)
                         # A model field or manager only matters by its callee: drop its
                         # arguments, which make up most of a models module.
-                        kept = CallExpr(value.callee, (), ()) if _is_field_or_manager(value) else value
+                        kept = kept_attribute(value)
                         attrs.append(ClassAttr(target.value, kept, self.span(value_node) if target.value == "name" else -1))
                         if schedule:
                             self.ops.append(Op("assign", (node.name.value, target.value), value, UNKNOWN,
@@ -662,9 +680,9 @@ class _Extractor:
                 self.function(stmt, nested=True, owner=None if nested else node.name.value)
                 methods[stmt.name.value] = self._single_return(stmt)
             elif isinstance(stmt, cst.ClassDef):
-                self.class_def(stmt, nested=True)
+                self.class_def(stmt, nested=True, owner=node.name.value)
         self.classes.append(ClassFacts(node.name.value, bases, tuple(attrs), self.span(node.name), nested,
-                                       self.branch, methods))
+                                       self.branch, methods, owner))
         if not nested:
             self.assigns[node.name.value] = UNKNOWN
 
@@ -696,8 +714,10 @@ def _is_docstring(stmt: Any) -> bool:
 class _BodyScan:
     """One read-only walk over a function body (a walk over node fields: several times
     cheaper than a libcst visitor, which rebuilds every node). Collects the callees, the
-    dotted names used, `for` loops, restore calls, spawner calls, and the enqueue
-    sites, which go to the file's list."""
+    dotted names used (apart for the `with` blocks whose context manager is a call: the
+    guards), `for` loops, calls that may restore a tenant context, spawner calls, SQL
+    statements, attribute stores, string keys read, and the enqueue sites, which go to
+    the file's list."""
 
     def __init__(self, extractor: "_Extractor", function: str | None):
         import libcst as cst
@@ -705,16 +725,22 @@ class _BodyScan:
         self.cst = cst
         self.ex = extractor
         self.function = function
-        self.calls: set = set()
+        self.calls: set = set()  # outside every guard (see `guard`)
         self.refs: set = set()
         self.loops: list = []
         self.restores: list = []
         self.spawns = False
         self.bound: dict[str, set] = {}  # local name -> dotted names in what it was bound to
+        self.values: dict[str, Value] = {}  # local name -> the value it was bound to (the last one seen)
         self.imports: dict[str, tuple] = {}
         self.enqueue_count = 0
-        self.restore_count = 0
+        self.setters: list = []  # callees of restore candidates, in order (loops take their share)
         self.fan_out_targets: set[str] = set()  # loop variables an enqueue took tenant_id from
+        self.guards: list = []  # Guard, ... (their refs and calls filled in when their body is done)
+        self.guard_stack: list[int] = []
+        self.sql: list = []
+        self.stores: set = set()
+        self.keys_read: set = set()
 
     def visit(self, node: Any, enclosing: tuple) -> None:
         cst = self.cst
@@ -730,10 +756,25 @@ class _BodyScan:
         elif t is cst.For:
             self.loop(node, enclosing)
             return
-        elif t is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            inner = _BodyScan(self.ex, self.function)
-            inner.visit(node.value, ())
-            self.bound[node.targets[0].target.value] = inner.refs
+        elif t is cst.With:
+            self.with_statement(node, enclosing)
+            return
+        elif t is cst.Assign:
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                inner = _BodyScan(self.ex, self.function)
+                inner.visit(node.value, ())
+                self.bound[node.targets[0].target.value] = inner.refs
+                self.values[node.targets[0].target.value] = self.ex.value(node.value)
+            for target in node.targets:
+                if isinstance(target.target, cst.Attribute):
+                    chain = dotted(target.target)
+                    if chain is not None:
+                        self.stores.add(chain)
+        elif t is cst.Subscript:
+            if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                key = self.ex.value(node.slice[0].slice.value)
+                if type(key) is Str:
+                    self.keys_read.add(key.text)
         elif t is cst.Import or t is cst.ImportFrom:
             self.imports.update(self.ex.import_names(node))
             return
@@ -745,6 +786,39 @@ class _BodyScan:
                         self.visit(c, enclosing)
             elif isinstance(child, cst.CSTNode):
                 self.visit(child, enclosing)
+
+    def with_statement(self, node: Any, enclosing: tuple) -> None:
+        """A `with`: its items as usual; its body apart, in the partition of the guard
+        its last call item opens (each call item is a guard inside the one before)."""
+        cst = self.cst
+        opened = 0
+        for item in node.items:
+            self.visit(item, enclosing)
+            call = item.item
+            if isinstance(call, cst.Call) and dotted(call.func) is not None:
+                value = self.ex.call_value(call)
+                first = call.args[0].value if call.args else None
+                parent = self.guard_stack[-1] if self.guard_stack else -1
+                self.guards.append(Guard(dotted(call.func), value.args, value.kwargs, self.ex.span(call),
+                                         self.ex.span(first) if first is not None else -1, parent,
+                                         frozenset(), frozenset()))
+                self.guard_stack.append(len(self.guards) - 1)
+                opened += 1
+        if not opened:
+            self.visit(node.body, enclosing)
+            return
+        outer_refs, outer_calls = self.refs, self.calls
+        self.refs, self.calls = set(), set()
+        self.visit(node.body, enclosing)
+        inner = self.guard_stack[-1]
+        self.guards[inner] = self.guards[inner]._replace(refs=frozenset(self.refs), calls=frozenset(self.calls))
+        for index in self.guard_stack[len(self.guard_stack) - opened:-1]:  # the outer items of this `with`
+            self.guards[index] = self.guards[index]._replace(refs=frozenset(), calls=frozenset())
+        del self.guard_stack[len(self.guard_stack) - opened:]
+        self.refs, self.calls = outer_refs, outer_calls
+
+    def guard_callees(self) -> tuple:
+        return tuple(self.guards[i].callee for i in self.guard_stack)
 
     def call(self, node: Any, enclosing: tuple) -> None:
         cst = self.cst
@@ -760,12 +834,17 @@ class _BodyScan:
             last = callee[-1]
             if last in ex.options.spawners:
                 self.spawns = True
-            if last in ex.options.restores and node.args:
-                arg = node.args[0].value
-                self.restores.append(RestoreCall(callee, ex.value(arg), ex.span(node), ex.span(arg)))
-                self.restore_count += 1
-            elif last in ex.options.context_managers:
-                self.restore_count += 1
+            if restore_candidate(last, ex.options):
+                self.setters.append(callee)
+                if node.args:
+                    arg = node.args[0].value
+                    self.restores.append(RestoreCall(callee, ex.value(arg), ex.span(node), ex.span(arg)))
+            if last in SQL_METHODS and node.args:
+                self.sql.append(ex.value(node.args[0].value))
+            elif last in KEY_METHODS and node.args and node.args[0].keyword is None:
+                key = ex.value(node.args[0].value)
+                if type(key) is Str:
+                    self.keys_read.add(key.text)
             if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
                 self.enqueue(node, callee[:-1], last, enclosing)
         self.visit(node.func, enclosing)
@@ -778,34 +857,47 @@ class _BodyScan:
         ex = self.ex
         state, value, span = "missing", UNKNOWN, -1
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        keys: set[str] = set()
         if any(a.star == "**" for a in node.args):
             state = "unknown"
         if method in ("delay", "s", "si"):
+            keys.update(keywords)
             if "tenant_id" in keywords:
                 state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
-        else:  # apply_async / signature: tenant_id travels in the kwargs mapping
+        else:  # apply_async / signature: in the kwargs mapping, as an option, or in headers
+            keys.update(k for k in keywords if k not in ("args", "kwargs", "headers"))
             positional = [a.value for a in node.args if a.keyword is None and not a.star]
             mapping = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
-            if isinstance(mapping, cst.Dict):
-                for el in mapping.elements:
-                    if isinstance(el, cst.StarredDictElement):
-                        state = "unknown"
-                    elif ex.value(el.key) == Str("tenant_id"):
-                        state, value, span = "given", ex.value(el.value), ex.span(el.value)
-                        break
-            elif isinstance(mapping, cst.Call) and dotted(mapping.func) == ("dict",):
-                for arg in mapping.args:
-                    if arg.keyword is not None and arg.keyword.value == "tenant_id":
-                        state, value, span = "given", ex.value(arg.value), ex.span(arg.value)
-                    elif arg.star:
-                        state = "unknown" if state != "given" else state
-            elif mapping is not None:
-                state = "unknown" if state != "given" else state
+            for source in (mapping, keywords.get("headers")):
+                if isinstance(source, cst.Dict):
+                    for el in source.elements:
+                        if isinstance(el, cst.StarredDictElement):
+                            state = "unknown" if state != "given" else state
+                            continue
+                        key = ex.value(el.key)
+                        if type(key) is Str:
+                            keys.add(key.text)
+                        if key == Str("tenant_id") and state != "given":
+                            state, value, span = "given", ex.value(el.value), ex.span(el.value)
+                elif isinstance(source, cst.Call) and dotted(source.func) == ("dict",):
+                    for arg in source.args:
+                        if arg.keyword is not None:
+                            keys.add(arg.keyword.value)
+                            if arg.keyword.value == "tenant_id" and state != "given":
+                                state, value, span = "given", ex.value(arg.value), ex.span(arg.value)
+                        elif arg.star:
+                            state = "unknown" if state != "given" else state
+                elif source is not None:
+                    state = "unknown" if state != "given" else state
+            if "tenant_id" in keywords and state != "given":  # the option form: apply_async(..., tenant_id=...)
+                state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
         self.enqueue_count += 1
         if state == "given":
             self.fan_out_targets |= {r[0] for r in refs_of(value)}
+            if type(value) is Ref and len(value.dotted) == 1 and value.dotted[0] in self.values:
+                value = self.values[value.dotted[0]]  # `tid = org.pk; task.delay(tenant_id=tid)`
         ex.enqueues.append(EnqueueFacts(receiver, method, state, value, span, ex.span(node), enclosing,
-                                        self.function))
+                                        self.function, frozenset(keys), self.guard_callees()))
 
     def loop(self, node: Any, enclosing: tuple) -> None:
         cst = self.cst
@@ -816,7 +908,7 @@ class _BodyScan:
             iter_refs |= self.bound.get(node.iter.value, set())
         self.refs |= iterable.refs
         self.calls |= iterable.calls
-        before, restores_before, fan_before = self.enqueue_count, self.restore_count, set(self.fan_out_targets)
+        before, setters_before, fan_before = self.enqueue_count, len(self.setters), set(self.fan_out_targets)
         self.fan_out_targets = set()
         self.visit(node.body, enclosing)
         if node.orelse is not None:
@@ -826,7 +918,21 @@ class _BodyScan:
         fans_out = target is not None and target in self.fan_out_targets
         self.fan_out_targets |= fan_before
         self.loops.append(LoopFacts(frozenset(iter_refs), target, count, count == 1 and self._only_enqueue(node),
-                                    self.ex.span(node), fans_out, self.restore_count > restores_before))
+                                    self.ex.span(node), fans_out, frozenset(self.setters[setters_before:])))
+
+    def function_facts(self) -> dict:
+        """The FunctionFacts fields this walk fills."""
+        refs, calls = frozenset(self.refs), frozenset(self.calls)
+        all_refs, all_calls = refs, calls
+        if self.guards:
+            all_refs = refs.union(*(g.refs for g in self.guards))
+            all_calls = calls.union(*(g.calls for g in self.guards))
+        return {"calls": all_calls, "refs": all_refs, "loops": tuple(self.loops), "restores": tuple(self.restores),
+                "spawns": self.spawns, "imports": self.imports, "guards": tuple(self.guards),
+                "unguarded_refs": refs, "unguarded_calls": calls, "sql": tuple(self.sql),
+                "stores": frozenset(self.stores), "keys_read": frozenset(self.keys_read),
+                "from_tenant_id": frozenset(name for name, value in self.values.items()
+                                            if ("tenant_id",) in refs_of(value))}
 
     def _only_enqueue(self, node: Any) -> bool:
         """The loop body is one enqueue call, give or take logging calls."""

@@ -181,12 +181,18 @@ class EnqueueFacts(NamedTuple):
 
     receiver: tuple  # dotted name of the task object
     method: str
-    tenant: str  # "given", "missing", or "unknown" (`**kwargs`, `kwargs=<name>`)
-    tenant_value: Any  # value of the tenant_id argument when given
+    # tenant_id as a task keyword, in the `kwargs=` mapping, as an apply_async option or
+    # in `headers=`: "given", "missing", or "unknown" (`**kwargs`, `kwargs=<name>`)
+    tenant: str
+    tenant_value: Any  # its value when given (a local name: the value it was bound to)
     tenant_span: int
     span: int
     enclosing: tuple  # dotted callees of the calls whose arguments contain this one, innermost last
     function: str | None  # the module-level function (or "Class.method") it is in, if any
+    # Every name the call hands over: task keywords, keys of `kwargs=` and `headers=`
+    # mappings, apply_async options (a tenant may travel under another name).
+    keys: frozenset = frozenset()
+    guards: tuple = ()  # dotted callees of the `with` context managers around it, outermost first
 
 
 class LoopFacts(NamedTuple):
@@ -198,7 +204,7 @@ class LoopFacts(NamedTuple):
     only_enqueue: bool  # the body is nothing but one enqueue call (and logging)
     span: int
     fans_out: bool = False  # an enqueue in the body passes tenant_id taken from the loop variable
-    restores: bool = False  # the body restores a tenant context (restore call or context manager)
+    setters: frozenset = frozenset()  # callees in the body that may set a tenant context (restore_candidate)
 
 
 class FirstStatement(NamedTuple):
@@ -212,18 +218,37 @@ class FirstStatement(NamedTuple):
     span: int = -1  # the call
     arg_span: int = -1  # its first argument
     wraps_rest: bool = False  # "with": the statement is the body's last, so it wraps the rest
+    # Dotted names used by up to three `name = ...` statements before it (skipped to find
+    # it: `tenant = Tenant.objects.get(pk=tenant_id)` then `set_current_tenant(tenant)`).
+    lookups: frozenset = frozenset()
 
 
 OTHER_STATEMENT = FirstStatement("other")
 
 
 class RestoreCall(NamedTuple):
-    """A call to a restore function (by its last name, see ExtractOptions)."""
+    """A call that may set a tenant context (common.restore_candidate: a configured
+    restore function or context manager, or a name about tenants, schemas or
+    organisations); the project layer decides which ones do."""
 
     callee: tuple
     argument: Any  # value of the first argument
     span: int
     argument_span: int
+
+
+class Guard(NamedTuple):
+    """A `with` statement in a function body whose context manager is a call, and what
+    runs inside it (not inside a guard nested in it)."""
+
+    callee: tuple
+    args: tuple  # values
+    kwargs: tuple  # Keyword, ...
+    span: int  # the call
+    arg_span: int  # its first argument
+    parent: int  # the index of the guard around this one, -1 for none
+    refs: frozenset
+    calls: frozenset
 
 
 class FunctionFacts(NamedTuple):
@@ -241,11 +266,18 @@ class FunctionFacts(NamedTuple):
     spawns: bool = False  # calls a spawner function
     imports: dict = {}  # imports inside the body: local name -> dotted target (never mutated)
     owner: str | None = None  # the class, for a method
+    guards: tuple = ()  # Guard, ...
+    unguarded_refs: frozenset = frozenset()  # refs outside every guard (refs itself when there is none)
+    unguarded_calls: frozenset = frozenset()  # calls likewise
+    sql: tuple = ()  # values of the statements handed to `.execute(...)` / `.executemany(...)`
+    stores: frozenset = frozenset()  # dotted targets of attribute assignments (`_local.tenant = x`)
+    keys_read: frozenset = frozenset()  # string keys read: `x["k"]`, `x.get("k")`, `x.pop("k")`
+    from_tenant_id: frozenset = frozenset()  # local names bound to a value that uses tenant_id
 
 
 class ClassAttr(NamedTuple):
     name: str
-    value: Any  # value (a model field or manager keeps only its callee)
+    value: Any  # value (a model field or manager keeps only its callee; a relation, its target too)
     span: int  # the value's span, for `name = ...` only
 
 
@@ -258,6 +290,7 @@ class ClassFacts(NamedTuple):
     branch: str = ""
     # method name -> value returned when the body is a single `return <expr>`, else UNKNOWN
     methods: dict = {}
+    owner: str | None = None  # the class it is defined in (`class TenantMeta:` in a model)
 
 
 class PeriodicFacts(NamedTuple):
@@ -295,10 +328,13 @@ class Op(NamedTuple):
 
 
 class SignalHandler(NamedTuple):
-    """A module-level function connected to `<app>.on_after_configure` / `on_after_finalize`."""
+    """A module-level function connected to a signal: `<app>.on_after_configure` /
+    `on_after_finalize` (the app as written), or one of Celery's task signals
+    (`task_prerun`, `before_task_publish`, ...; `app` is its sender, if given)."""
 
     function: str
     app: tuple  # dotted name of the app, as written
+    signal: str = ""  # the signal's name
 
 
 class SyntaxFacts(NamedTuple):

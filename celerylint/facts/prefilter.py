@@ -58,21 +58,31 @@ def imported_modules(data: bytes, module: str, is_package: bool) -> tuple[str, .
     return tuple(found)
 
 
-def tenancy_probe(names: tuple[str, ...]) -> Callable[[bytes], bool]:
-    """Whether a file could define a tenant-scoped model: a `tenant`/`tenant_id` field
-    (`tenant = models.ForeignKey(...)`, `tenant_id: UUID = models.UUIDField(...)`) or
-    one of the configured tenant base, manager or model names. The regex runs only on
+def tenancy_probe(names: tuple[str, ...], tenant_model: str = "Tenant") -> Callable[[bytes], bool]:
+    """Whether a file could define a tenant-scoped model or a tenancy mechanism: a
+    `tenant`/`tenant_id` field (`tenant = models.ForeignKey(...)`, `tenant_id: UUID =
+    models.UUIDField(...)`), one of the configured tenant base, manager or model names
+    used as a base or value (not any variable of that name), the tenant model's class,
+    or a tenancy library, `TENANT_APPS` or a task signal handler. The regex runs only on
     files holding one of its literals (most files hold none)."""
     names = tuple(n for n in names if n)
     alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
-    alternatives += [rb"\b" + re.escape(n.encode()) + rb"\b" for n in names]
+    alternatives += [rb"[(,=][ \t]*(?:\w+\.)*" + re.escape(n.encode()) + rb"\b" for n in names]
+    alternatives += [rb"^class[ \t]+" + re.escape(tenant_model.encode()) + rb"\b"]
+    alternatives += [re.escape(n) for n in TENANCY_LIBRARY_NEEDLES]
     pattern = re.compile(b"|".join(alternatives), re.MULTILINE)
-    literals = (b"tenant",) + tuple(n.encode() for n in names)
+    literals = (b"tenant", b"Tenant", b"TENANT", b"task_prerun") + tuple(n.encode() for n in names) \
+        + (tenant_model.encode(),)
 
     def probe(data: bytes) -> bool:
         return any(literal in data for literal in literals) and pattern.search(data) is not None
 
     return probe
+
+
+# Files naming these may set up a tenancy mechanism (libraries, settings, handlers).
+TENANCY_LIBRARY_NEEDLES = (b"django_tenants", b"tenant_schemas", b"django_multitenant", b"django_omnitenant",
+                           b"TENANT_APPS", b"task_prerun")
 
 
 def enqueues(data: bytes) -> bool:

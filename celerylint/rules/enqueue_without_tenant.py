@@ -77,7 +77,7 @@ class EnqueueWithoutTenant(Rule):
             if site.tenant != "missing" or tenancy.inside_spawner(site):
                 continue
             use = tenancy.task_use(task)
-            if use is None or tenancy.context_provided(task):
+            if use is None or tenancy.carried(facts.module, site, task):
                 continue
             yield self.report(source.rel, facts.spans[site.span],
                               f"{'.'.join(site.receiver)}.{site.method}() enqueues tenant-scoped task "

@@ -98,7 +98,7 @@ class TenantIdParameterShape(Rule):
         tenancy = project.tenancy
         for task in project.tasks.all():
             fn = tenancy.task_function(task)
-            if fn is None:
+            if fn is None or not any(p.name == "tenant_id" for p in fn.params) or not tenancy.convention_applies(task):
                 continue
             params = [p for p in fn.params if p.kind != "kwarg"]
             for position, param in enumerate(params):

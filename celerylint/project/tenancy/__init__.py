@@ -14,10 +14,12 @@ import fnmatch
 from typing import Iterator
 
 from celerylint.facts.model import EnqueueFacts, FileFacts, FunctionFacts, LoopFacts, RestoreCall, SourceFile
+from celerylint.project.django import DjangoProject
 from celerylint.project.index import ProjectIndex
 from celerylint.project.tasks import TaskDef, TaskRegistry
 from celerylint.project.tenancy.calls import CallGraph
 from celerylint.project.tenancy.enqueues import EnqueueSites, non_string_tenant
+from celerylint.project.tenancy.mechanisms import MechanismFinder, Mechanisms
 from celerylint.project.tenancy.restore import ContextRestore
 from celerylint.project.tenancy.scope import TenantScope, TenantUse
 from celerylint.project.tenancy.wrappers import Wrappers
@@ -30,9 +32,11 @@ class Tenancy:
         self.index = index
         self.settings = index.settings
         self.calls = CallGraph(index)
-        self.scope = TenantScope(index, self.calls, tenancy_files)
+        self.django = DjangoProject(index)
+        self.mechanisms = MechanismFinder(index, tasks, self.calls, self.django)
+        self.scope = TenantScope(index, self.calls, tenancy_files, self.mechanisms, self.django)
         self.wrappers = Wrappers(self.calls, self.scope)
-        self.restore = ContextRestore(index, tasks, self.calls)
+        self.restore = ContextRestore(index, tasks, self.calls, self.mechanisms, self.scope)
         self.enqueues = EnqueueSites(index, tasks, self.calls, lambda task: self.task_use(task) is not None)
         self._uses: dict[int, TenantUse | None] = {}
 
@@ -57,9 +61,15 @@ class Tenancy:
             return None
         if _listed(task, self.settings.tenant_tasks):
             return TenantUse("listed in tenant-tasks")
-        if self.task_function(task) is None or self.wrappers.is_wrapper(task) or self.wrappers.sweeps_tenants(task):
+        if self.task_function(task) is None or self.wrappers.is_wrapper(task) or self.wrappers.sweeps_tenants(task) \
+                or self.restore.global_first(task):
             return None
         return self.scope.function_use(self.calls.task_ref(task))
+
+    def found(self) -> Mechanisms:
+        """The project's tenancy mechanisms (mode, app-wide restores, how the tenant
+        travels)."""
+        return self.mechanisms.found()
 
     def is_wrapper(self, task: TaskDef) -> bool:
         return self.wrappers.is_wrapper(task)
@@ -69,6 +79,20 @@ class Tenancy:
 
     def context_provided(self, task: TaskDef) -> bool:
         return self.restore.context_provided(task)
+
+    def carried(self, module: str, site: EnqueueFacts, task: TaskDef) -> bool:
+        """The enqueue carries the task's tenant without a `tenant_id`: the publish
+        captures it, the call is inside a context manager that sets it, or it hands
+        over a name an app-wide handler reads the tenant from."""
+        if self.restore.captured_on_publish(task):
+            return True
+        found = self.mechanisms.found()
+        if site.keys & (found.travel_names - {"tenant_id"}):
+            return True
+        return any(self.mechanisms.is_manager(module, None, callee) for callee in site.guards)
+
+    def convention_applies(self, task: TaskDef) -> bool:
+        return self.restore.convention_applies(task)
 
     def restores_first(self, task: TaskDef) -> bool:
         return self.restore.restores_first(task)

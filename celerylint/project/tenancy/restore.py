@@ -1,6 +1,8 @@
-"""Whether a task gets its tenant context: restored by its own first statement, by a
-restoring decorator, or by a tenant-aware task base or app default task class (RULES.md
-§1, "Context restored")."""
+"""Whether a task gets its tenant context: restored by its own first statement (a setter
+call, or a context manager around the rest of the body or around every statement that
+touches tenant data), by a restoring decorator, by a tenant-aware task base or app
+default task class, or app-wide (RULES.md §1, "Context restored", "Tenancy mechanisms").
+What sets a tenant is the mechanisms' call (`MechanismFinder`)."""
 
 from __future__ import annotations
 
@@ -8,23 +10,42 @@ from celerylint.facts.model import FunctionFacts, Ref, RestoreCall, Str, Value, 
 from celerylint.project.index import ProjectIndex
 from celerylint.project.tasks import TaskDef, TaskRegistry
 from celerylint.project.tenancy.calls import CallGraph, FunctionRef, names_match
+from celerylint.project.tenancy.mechanisms import MechanismFinder, clears
+from celerylint.project.tenancy.scope import TenantScope
 
 TENANT_ID = Ref(("tenant_id",))
 
 
 class ContextRestore:
-    def __init__(self, index: ProjectIndex, tasks: TaskRegistry, calls: CallGraph):
+    def __init__(self, index: ProjectIndex, tasks: TaskRegistry, calls: CallGraph, mechanisms: MechanismFinder,
+                 scope: TenantScope):
         self.index = index
         self.tasks = tasks
         self.calls = calls
+        self.mechanisms = mechanisms
         self.settings = index.settings
-        self._default_aware: bool | None = None
+        self._default_aware: dict[bool, bool] = {}
+
+    def captured_on_publish(self, task: TaskDef) -> bool:
+        """Enqueueing the task carries the publisher's tenant by itself: the task's base
+        or the app's default task class is a `tenant-task-bases` class (or a project
+        class overriding `apply_async`), or the app captures it (tenant-schemas-celery,
+        a before_task_publish handler). A restore that captures nothing does not."""
+        if self.mechanisms.found().captures_on_publish:
+            return True
+        base = task.options.get("base")
+        if type(base) is Ref and self._tenant_aware_class(self.index.resolve(task.module, base.dotted), publish=True):
+            return True
+        return self._app_default_is_tenant_aware(publish=True)
 
     def context_provided(self, task: TaskDef) -> bool:
         """Something else hands the task its tenant: a base in `tenant-task-bases` (or
         the app's default task class is one: tenant_id travels in message headers), or
         a decorator that restores the context (named in `restore-functions` /
-        `context-managers`, or a project decorator that calls one)."""
+        `context-managers`, or a project decorator that sets one), or an app-wide
+        restore (a task_prerun handler, a tenant-aware app, django-omnitenant)."""
+        if self.mechanisms.found().app_wide:
+            return True
         base = task.options.get("base")
         if type(base) is Ref and self._tenant_aware_class(self.index.resolve(task.module, base.dotted)):
             return True
@@ -41,28 +62,38 @@ class ContextRestore:
             return True
         target = self.calls.callee_function(module, fn, dotted)
         decorator = self.calls.facts_of(target) if target is not None else None
-        return decorator is not None and self._restores_anywhere(target.module, decorator)
+        return decorator is not None and (self._restores_anywhere(target.module, decorator)
+                                          or self.mechanisms.setter_function(target))
 
     def _restores_anywhere(self, module: str, fn: FunctionFacts) -> bool:
         if any(names_match(self.calls.resolve(module, fn, r.callee), self.settings.restore_functions)
                for r in fn.restores):
             return True
-        return any(names_match(self.calls.resolve(module, fn, c), self.settings.context_managers) for c in fn.calls)
+        if any(names_match(self.calls.resolve(module, fn, c), self.settings.context_managers) for c in fn.calls):
+            return True
+        return any(self.mechanisms.sets_tenant(module, fn, r.callee, r.argument) for r in fn.restores) \
+            or any(self.mechanisms.is_manager(module, fn, g.callee, g.args) for g in fn.guards)
 
-    def _tenant_aware_class(self, qualified: tuple, depth: int = 0) -> bool:
+    def _tenant_aware_class(self, qualified: tuple, depth: int = 0, publish: bool = False) -> bool:
+        """A `tenant-task-bases` class or a subclass; with `publish`, also a project class
+        overriding `apply_async`, else one whose `__call__`/`before_start` sets a tenant."""
         if names_match(qualified, self.settings.tenant_task_bases):
+            return True
+        if depth == 0 and not publish and self.mechanisms.restoring_class(qualified):
             return True
         found = self.index.find_class(qualified)
         if found is None or depth > 10:
             return False
         module, cls = found
-        return any(type(b) is Ref and self._tenant_aware_class(self.index.resolve(module, b.dotted), depth + 1)
+        if publish and self.calls.function(module, "apply_async", cls.name) is not None:
+            return True
+        return any(type(b) is Ref and self._tenant_aware_class(self.index.resolve(module, b.dotted), depth + 1, publish)
                    for b in cls.bases)
 
-    def _app_default_is_tenant_aware(self) -> bool:
+    def _app_default_is_tenant_aware(self, publish: bool = False) -> bool:
         """Every Celery app of the project has a tenant-aware default task class
         (`Celery(..., task_cls=...)` or `app.Task = ...`)."""
-        if self._default_aware is None:
+        if publish not in self._default_aware:
             apps = self.tasks.apps()
             aware = []
             for facts, name, call in apps:
@@ -70,38 +101,85 @@ class ContextRestore:
                 for op in facts.ops:
                     if op.kind == "assign" and op.target == (name, "Task"):
                         cls_value = op.value
-                aware.append(cls_value is not None and self._class_value_aware(facts.module, cls_value))
-            self._default_aware = bool(apps) and all(aware)
-        return self._default_aware
+                aware.append(cls_value is not None and self._class_value_aware(facts.module, cls_value, publish))
+            self._default_aware[publish] = bool(apps) and all(aware)
+        return self._default_aware[publish]
 
-    def _class_value_aware(self, module: str, value: Value) -> bool:
+    def _class_value_aware(self, module: str, value: Value, publish: bool) -> bool:
         if type(value) is Ref:
-            return self._tenant_aware_class(self.index.resolve(module, value.dotted))
+            return self._tenant_aware_class(self.index.resolve(module, value.dotted), publish=publish)
         if type(value) is Str:
-            return self._tenant_aware_class(tuple(value.text.replace(":", ".").split(".")))
+            return self._tenant_aware_class(tuple(value.text.replace(":", ".").split(".")), publish=publish)
         return False
 
     def restores_first(self, task: TaskDef) -> bool:
-        """The first statement (after a docstring) restores tenant context: a restore
+        """The first statement (after a docstring, and after up to three lookups such as
+        `tenant = Tenant.objects.get(pk=tenant_id)`) sets the tenant context: a setter
         call, a `with <context manager>(...)` wrapping the rest of the body, or a call
-        (or `return` of one) handing `tenant_id` to a project function that does."""
+        (or `return` of one) handing `tenant_id` to a project function that does; or
+        every statement touching tenant data is inside such a `with`."""
         fn = self.calls.task_function(task)
-        return fn is not None and self._restores_first(self.calls.task_ref(task), fn, 0)
+        if fn is None:
+            return False
+        ref = self.calls.task_ref(task)
+        return self._restores_first(ref, fn, 0) or self.guarded(ref, fn)
 
     def _restores_first(self, ref: FunctionRef, fn: FunctionFacts, depth: int) -> bool:
         module = ref.module
         first = fn.first
+        if first.lookups and self.scope.use_within(ref, fn, first.lookups, first.lookups) is not None:
+            return False  # the statements before it already touch tenant data
         if first.kind == "call":
-            if names_match(self.calls.resolve(module, fn, first.callee), self.settings.restore_functions):
+            argument = first.args[0] if first.args else None
+            if names_match(self.calls.resolve(module, fn, first.callee), self.settings.restore_functions) \
+                    or self.mechanisms.sets_tenant(module, fn, first.callee, argument):
                 return True
             passes = TENANT_ID in first.args or any(k.value == TENANT_ID for k in first.kwargs)
             target = self.calls.callee_function(module, fn, first.callee) if passes and depth < 3 else None
             callee = self.calls.facts_of(target) if target is not None else None
             return callee is not None and self._restores_first(target, callee, depth + 1)
         if first.kind == "with":
-            return first.wraps_rest and names_match(self.calls.resolve(module, fn, first.callee),
-                                                    self.settings.context_managers)
+            return first.wraps_rest and (
+                names_match(self.calls.resolve(module, fn, first.callee), self.settings.context_managers)
+                or self.mechanisms.is_manager(module, fn, first.callee, first.args))
         return False
+
+    def guarded(self, ref: FunctionRef, fn: FunctionFacts) -> bool:
+        """Every statement that touches tenant data, in the task and in the project
+        functions it calls, is inside a `with` of a context manager that sets the
+        tenant (`with rls_transaction(tenant_id): ...`)."""
+        return self.scope.function_use(ref, exposed=True) is None and self.scope.function_use(ref) is not None
+
+    def convention_applies(self, task: TaskDef) -> bool:
+        """The `*, tenant_id=None` convention (TEN002) is the explicit-restore pattern's:
+        it applies unless the task gets its tenant from another mechanism (a restoring
+        decorator, base or app-wide restore, or a detected setter or context manager
+        that is not a `restore-functions` / `context-managers` entry)."""
+        if self.context_provided(task):
+            return False
+        fn = self.calls.task_function(task)
+        if fn is None or not self.restores_first(task):
+            return True
+        first = fn.first
+        configured = self.settings.restore_functions if first.kind == "call" else self.settings.context_managers
+        return first.kind in ("call", "with") and names_match(self.calls.resolve(task.module, fn, first.callee),
+                                                             configured)
+
+    def global_first(self, task: TaskDef) -> bool:
+        """The task explicitly runs with no tenant: its first statement clears the
+        context (`set_current_tenant(None)`, `with schema_context("public")`)."""
+        fn = self.calls.task_function(task)
+        if fn is None or fn.first.kind not in ("call", "with") or not fn.first.args:
+            return False
+        first = fn.first
+        if not clears(first.args[0]):
+            return False
+        qualified = self.calls.resolve(task.module, fn, first.callee)
+        probe = Str("t")
+        if first.kind == "call":
+            return names_match(qualified, self.settings.restore_functions) \
+                or self.mechanisms.sets_tenant(task.module, fn, first.callee, probe)
+        return self.mechanisms.is_manager(task.module, fn, first.callee, (probe,))
 
     def restore_calls(self, task: TaskDef) -> list[RestoreCall]:
         """The task body's restore calls and a leading `with <context manager>(...)`,

@@ -1,13 +1,24 @@
 """Which models are tenant-scoped, and which project functions use them (directly or
-through the project functions they call): RULES.md §1, "Tenant-scoped task"."""
+through the project functions they call): RULES.md §1, "Tenant-scoped task" and
+"Tenancy mechanisms".
+
+Row mode: a model with a `tenant`/`tenant_id` field, a tenant manager or a tenant base.
+Schema mode (django-tenants): the models of the apps in `TENANT_APPS` and not in
+`SHARED_APPS`. The tenant model itself is never tenant-scoped: the configured
+`tenant-model`, the model the `tenant` relations point to, a subclass of a library's
+tenant base (django-tenants' `TenantMixin`), or a django-multitenant model whose tenant
+field is its own id (`tenant_id = "id"`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celerylint.facts.model import ENQUEUE_METHODS, CallExpr, FunctionFacts, Ref
+from celerylint.facts.common import RELATIONS
+from celerylint.facts.model import ENQUEUE_METHODS, CallExpr, FunctionFacts, Ref, Str
+from celerylint.project.django import DjangoProject, app_of
 from celerylint.project.index import ProjectIndex
 from celerylint.project.tenancy.calls import CallGraph, FunctionRef, label, names_match
+from celerylint.project.tenancy.mechanisms import TENANT_MODEL_BASES, MechanismFinder
 
 DJANGO_MODEL = frozenset({("django", "db", "models", "Model"), ("django", "db", "models", "base", "Model")})
 MANAGER_ATTRIBUTES = frozenset({"objects", "_default_manager", "all_objects"})
@@ -29,19 +40,25 @@ class TenantUse:
 
 
 class TenantScope:
-    def __init__(self, index: ProjectIndex, calls: CallGraph, tenancy_files: set[str] | None):
+    def __init__(self, index: ProjectIndex, calls: CallGraph, tenancy_files: set[str] | None,
+                 mechanisms: MechanismFinder, django: DjangoProject):
         self.index = index
         self.calls = calls
+        self.mechanisms = mechanisms
+        self.django = django
         self.settings = index.settings
         # Files that may define tenant-scoped models (None: unknown, any may).
         self.tenancy_files = tenancy_files
-        # False when no file can define a tenant-scoped model and none is configured: the
-        # tenant rules then have nothing to look for.
-        self.possible = tenancy_files is None or bool(
-            tenancy_files or self.settings.tenant_models or self.settings.tenant_tasks)
+        # False when no file can define a tenant-scoped model or a mechanism and none is
+        # configured: the tenant rules then have nothing to look for.
+        self.possible = self.settings.tenancy != "off" and (tenancy_files is None or bool(
+            tenancy_files or self.settings.tenant_models or self.settings.tenant_tasks))
+        self._tenant_models: tuple | None = None  # (index version, (qualified, names))
+        self._schema_apps: frozenset | None = None
         self._model_reason: dict[tuple, str | None] = {}
         self._is_model: dict[tuple, bool] = {}
         self._function_use: dict[tuple, TenantUse | None] = {}
+        self._exposed_use: dict[tuple, TenantUse | None] = {}
         self._models_exist: bool | None = None
 
     # ------------------------------------------------------------------ models
@@ -57,16 +74,67 @@ class TenantScope:
                 self._models_exist = True
             else:
                 index = self.index
-                index.load([s for s in index.files if s.rel in self.tenancy_files])
+                candidates = set(self.tenancy_files)
+                apps = self.schema_tenant_apps()
+                if apps:
+                    candidates.update(s.rel for s in index.files if app_of(s.module, apps) is not None
+                                      and ".models" in "." + s.module.partition(app_of(s.module, apps))[2])
+                index.load([s for s in index.files if s.rel in candidates])
                 self._models_exist = any(
                     self.model_reason(tuple(facts.module.split(".")) + (cls.name,)) is not None
-                    for source, facts in list(index.parsed()) if source.rel in self.tenancy_files
+                    for source, facts in list(index.parsed()) if source.rel in candidates
                     for cls in facts.classes if not cls.nested)
         return self._models_exist
 
+    def schema_tenant_apps(self) -> frozenset | None:
+        """Schema mode: the apps in TENANT_APPS and not in SHARED_APPS (None in row mode,
+        or when TENANT_APPS cannot be read)."""
+        if self.mechanisms.found().mode != "schema":
+            return None
+        if self._schema_apps is None:
+            tenant = self.django.app_list("TENANT_APPS")
+            shared = self.django.app_list("SHARED_APPS") or frozenset()
+            self._schema_apps = (tenant - shared) if tenant is not None else frozenset()
+        return self._schema_apps
+
     def is_tenant_model_name(self, qualified: tuple) -> bool:
-        """The tenant model itself (`tenant-model`, default "Tenant")."""
-        return names_match(qualified, (self.settings.tenant_model,))
+        """The tenant model itself: `tenant-model` (default "Tenant"), the model the
+        `tenant` relations point to, a subclass of a library's tenant base, or a
+        django-multitenant model whose tenant field is its own id."""
+        if names_match(qualified, (self.settings.tenant_model,)):
+            return True
+        targets, names = self.tenant_models()
+        if qualified in targets or qualified[-1] in names:
+            return True
+        found = self.index.find_class(qualified)
+        if found is None:
+            return False
+        module, cls = found
+        if any(a.name in ("tenant_id", "tenant_field") and type(a.value) is Str and a.value.text in ("id", "pk")
+               for a in cls.attrs):
+            return True
+        return any(type(b) is Ref and self.index.resolve(module, b.dotted) in TENANT_MODEL_BASES for b in cls.bases)
+
+    def tenant_models(self) -> tuple[frozenset, frozenset]:
+        """(qualified names, bare names from "app.Model" strings) of the models the
+        `tenant` relations of the loaded models point to."""
+        if self._tenant_models is None or self._tenant_models[0] != self.index.version:
+            targets: set = set()
+            names: set = set()
+            for _, facts in list(self.index.parsed()):
+                for cls in facts.classes:
+                    for attr in cls.attrs:
+                        value = attr.value
+                        if attr.name != "tenant" or type(value) is not CallExpr or not value.callee \
+                                or value.callee[-1] not in RELATIONS or not value.args:
+                            continue
+                        target = value.args[0]
+                        if type(target) is Ref:
+                            targets.add(self.index.resolve(facts.module, target.dotted))
+                        elif type(target) is Str and target.text not in ("self",):
+                            names.add(target.text.rsplit(".", 1)[-1])
+            self._tenant_models = (self.index.version, (frozenset(targets), frozenset(names)))
+        return self._tenant_models[1]
 
     def is_model(self, qualified: tuple) -> bool:
         if qualified in DJANGO_MODEL:
@@ -107,6 +175,10 @@ class TenantScope:
         module, cls = found
         if not self.is_model(qualified):
             return None
+        apps = self.schema_tenant_apps()
+        if apps is not None:
+            app = app_of(module, apps)
+            return f"is in tenant app {app} (TENANT_APPS, not SHARED_APPS)" if app is not None else None
         for attr in cls.attrs:
             if attr.name in ("tenant", "tenant_id"):
                 return f"has a {attr.name} field"
@@ -122,47 +194,77 @@ class TenantScope:
         return None
 
     # ------------------------------------------------------------------ uses
-    def direct_use(self, module: str, fn: FunctionFacts) -> str | None:
-        """The tenant-scoped model a function body uses itself: `M.objects...`,
-        `M._default_manager...`, `M.all_objects...` or `M(...)`."""
-        for ref in sorted(fn.refs):
+    def direct_use(self, module: str, fn: FunctionFacts, refs: frozenset | None = None,
+                   calls: frozenset | None = None) -> str | None:
+        """The tenant-scoped model a function body (or the given part of it) uses itself:
+        `M.objects...`, `M._default_manager...`, `M.all_objects...` or `M(...)`. A query
+        that names its database (`M.objects.using(alias)`) chose where it runs: it is
+        the database mechanism's restore, or deliberate access across tenants."""
+        for ref in sorted(fn.refs if refs is None else refs):
             for cut in range(1, len(ref)):
-                if ref[cut] in MANAGER_ATTRIBUTES and ref[cut - 1][:1].isupper():
+                if ref[cut] in MANAGER_ATTRIBUTES and ref[cut - 1][:1].isupper() and ref[cut + 1:cut + 2] != ("using",):
                     qualified = self.calls.resolve(module, fn, ref[:cut])
                     if self.model_reason(qualified) is not None:
                         return qualified[-1]
-        for callee in sorted(fn.calls):
+        for callee in sorted(fn.calls if calls is None else calls):
             if callee[-1][:1].isupper():
                 qualified = self.calls.resolve(module, fn, callee)
                 if self.model_reason(qualified) is not None:
                     return qualified[-1]
         return None
 
-    def function_use(self, ref: FunctionRef, depth: int = 0) -> TenantUse | None:
+    def function_use(self, ref: FunctionRef, depth: int = 0, exposed: bool = False) -> TenantUse | None:
         """What makes the project function `ref` tenant-scoped: its own model use or one
-        of the project functions it calls (transitively, with a cycle guard)."""
-        if ref in self._function_use:
-            return self._function_use[ref]
-        self._function_use[ref] = None
+        of the project functions it calls (transitively, with a cycle guard). With
+        `exposed`, only uses outside the `with` blocks that set a tenant context (in it
+        and in what it calls): None when every tenant-touching statement is guarded."""
+        memo = self._exposed_use if exposed else self._function_use
+        if ref in memo:
+            return memo[ref]
+        memo[ref] = None
         fn = self.calls.facts_of(ref)
-        use = self._use_of(ref, fn, depth) if fn is not None else None
-        self._function_use[ref] = use
+        use = None
+        if fn is not None:
+            refs, calls = self.exposed_parts(ref, fn) if exposed else (None, None)
+            use = self._use_of(ref, fn, depth, refs, calls, exposed)
+        memo[ref] = use
         return use
 
-    def _use_of(self, ref: FunctionRef, fn: FunctionFacts, depth: int) -> TenantUse | None:
+    def exposed_parts(self, ref: FunctionRef, fn: FunctionFacts) -> tuple[frozenset, frozenset]:
+        """The refs and calls of a function body outside every `with` block whose
+        context manager sets a tenant."""
+        if not fn.guards:
+            return fn.refs, fn.calls
+        restoring = [self.mechanisms.is_manager(ref.module, fn, g.callee, g.args) for g in fn.guards]
+        refs, calls = set(fn.unguarded_refs), set(fn.unguarded_calls)
+        for i, guard in enumerate(fn.guards):
+            j = i
+            while j >= 0 and not restoring[j]:
+                j = fn.guards[j].parent
+            if j < 0:
+                refs.update(guard.refs)
+                calls.update(guard.calls)
+        return frozenset(refs), frozenset(calls)
+
+    def _use_of(self, ref: FunctionRef, fn: FunctionFacts, depth: int, refs: frozenset | None = None,
+                calls: frozenset | None = None, exposed: bool = False) -> TenantUse | None:
         module = ref.module
-        model = self.direct_use(module, fn)
+        model = self.direct_use(module, fn, refs, calls)
         if model is not None:
             return TenantUse(model)
         if depth >= MAX_CALL_DEPTH:
             return None
-        for callee in sorted(fn.calls):
+        for callee in sorted(fn.calls if calls is None else calls):
             if callee[-1] in ENQUEUE_METHODS:
                 continue
             target = self.calls.callee_function(module, fn, callee)
             if target is None or target == ref:
                 continue
-            use = self.function_use(target, depth + 1)
+            use = self.function_use(target, depth + 1, exposed)
             if use is not None:
                 return TenantUse(use.model, (label(target),) + use.via)
         return None
+
+    def use_within(self, ref: FunctionRef, fn: FunctionFacts, refs: frozenset, calls: frozenset) -> TenantUse | None:
+        """The tenant use of a part of a function body (its refs and calls)."""
+        return self._use_of(ref, fn, 0, refs, calls)
