@@ -23,6 +23,7 @@ class ContextRestore:
         self.tasks = tasks
         self.calls = calls
         self.mechanisms = mechanisms
+        self.scope = scope
         self.settings = index.settings
         self._default_aware: dict[bool, bool] = {}
 
