@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read the source of PATH from standard input (PATHS: '-' or nothing)")
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", choices=("text", "json"), default="text")
+    tenancy = sub.add_parser("tenancy", help="show how the project restores tenant context (what the tenant "
+                             "rules concluded, and why)")
+    tenancy.add_argument("path", nargs="?", default=None, help="the project (default: the current directory)")
+    tenancy.add_argument("--format", choices=("text", "json"), default="text")
+    tenancy.add_argument("--config", metavar="FILE", help="configuration file (default: pyproject.toml)")
+    tenancy.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     explain = sub.add_parser("explain", help="document a rule")
     explain.add_argument("code")
     server = sub.add_parser("server", help="run the language server (LSP, stdio)")
@@ -101,9 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args.format)
         if args.command == "explain":
             return _explain(args.code)
+        if args.command == "tenancy":
+            return _tenancy(args)
         if args.command == "server":
             return _server(args)
-        print("celerylint: error: expected a command: check, rules, explain or server", file=sys.stderr)
+        print("celerylint: error: expected a command: check, rules, explain, tenancy or server", file=sys.stderr)
         return EXIT_ERROR
     except _Usage as exc:
         print(f"celerylint: error: {exc}", file=sys.stderr)
@@ -358,6 +366,46 @@ def _rules(fmt: str) -> int:
     print(f"{'code':<8} {'summary':<{width}}  default  fix")
     for r in rules:
         print(f"{r.code:<8} {r.summary:<{width}}  {'off' if r.opt_in else 'on':<7}  {r.fix_safety if r.fixable else '-'}")
+    return EXIT_OK
+
+
+def _tenancy(args: argparse.Namespace) -> int:
+    """`celerylint tenancy`: the tenant analysis's conclusions about the project."""
+    from celerylint.engine import UsageError, check
+    from celerylint.project.tenancy import report
+
+    start = args.path or os.getcwd()
+    if not os.path.exists(start):
+        raise _Usage(f"{start}: no such file or directory")
+    root = find_project_root(start)
+    settings = load_settings(root, args.config)
+    try:
+        result = check([], settings, root, use_cache=not args.no_cache, select=("TEN", "BEAT006"))
+    except UsageError as exc:
+        raise _Usage(str(exc)) from None
+    data = report(result.project.tenancy, result.project.tasks)
+    if args.format == "json":
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    print(f"tenancy mode: {data['mode']}" + ("" if data["active"] else " (no tenant-scoped model found: the "
+                                                                     "tenant rules have nothing to check)"))
+    print("mechanisms:" if data["mechanisms"] else "mechanisms: none app-wide (tasks restore their own context)")
+    for m in data["mechanisms"]:
+        print(f"  {m['kind']} at {m['where']}: {m['why']}")
+    print(f"tenant travels as: {', '.join(data['tenant_travels_as'])}"
+          + (" (and is captured from the publisher's context)" if data["captures_on_publish"] else ""))
+    print(f"tenant models: {', '.join(data['tenant_models'])}")
+    print(f"tenant-scoped models ({len(data['tenant_scoped_models'])}):")
+    for m in data["tenant_scoped_models"]:
+        print(f"  {m['model']} ({m['path']}): {m['why']}")
+    for key, name in (("setters", "function"), ("context_managers", "manager")):
+        print(f"{key.replace('_', ' ')}:" if data[key] else f"{key.replace('_', ' ')}: none found in the project")
+        for item in data[key]:
+            print(f"  {item[name]}: {item['why']}")
+    print(f"tasks ({len(data['tasks'])}):")
+    for t in data["tasks"]:
+        state = ("tenant-scoped, " + t["context"]) if t["scoped"] else "not tenant-scoped"
+        print(f"  {t['path']}:{t['line']} {t['task']}: {state} ({t['why']})")
     return EXIT_OK
 
 

@@ -23,7 +23,8 @@ from celerylint.project.index import ProjectIndex, memo
 _ANYTHING = re.compile(r".*", re.DOTALL)
 _MISSING = object()
 
-CELERY_APP_CLASSES = frozenset({("celery", "Celery"), ("celery", "app", "Celery"), ("celery", "app", "base", "Celery")})
+CELERY_APP_CLASSES = frozenset({("celery", "Celery"), ("celery", "app", "Celery"), ("celery", "app", "base", "Celery"),
+                                ("tenant_schemas_celery", "app", "CeleryApp")})  # a Celery subclass
 CELERY_TASK_CLASSES = frozenset({
     ("celery", "Task"), ("celery", "app", "task", "Task"), ("celery", "task", "Task"),
     ("celery", "task", "base", "Task"), ("celery", "app", "Task"),

@@ -74,6 +74,30 @@ class Tenancy:
     def is_wrapper(self, task: TaskDef) -> bool:
         return self.wrappers.is_wrapper(task)
 
+    def verdict(self, task: TaskDef) -> dict:
+        """Whether a task is tenant-scoped and how it gets its tenant (or why not)."""
+        if _listed(task, self.settings.global_tasks):
+            return {"scoped": False, "why": "listed in global-tasks"}
+        if self.task_function(task) is None:
+            return {"scoped": False, "why": "its function is not found"}
+        if self.wrappers.is_wrapper(task):
+            return {"scoped": False, "why": "a wrapper: spawns a task per tenant"}
+        if self.wrappers.sweeps_tenants(task):
+            return {"scoped": False, "why": "a sweep: restores each tenant's context in a loop"}
+        if self.restore.global_first(task):
+            return {"scoped": False, "why": "explicitly global: its first statement clears the tenant"}
+        use = self.task_use(task)
+        if use is None:
+            return {"scoped": False, "why": "uses no tenant-scoped model"}
+        if self.restore.context_provided(task):
+            how = "provided: " + (self.found().app_wide[0].kind if self.found().app_wide
+                                  else "a restoring decorator or tenant-aware task class")
+        elif self.restore.restores_first(task):
+            how = "restored first, or every tenant use is inside a tenant context manager"
+        else:
+            how = "NOT restored"
+        return {"scoped": True, "why": use.describe(), "context": how}
+
     def tenant_loops(self, task: TaskDef) -> list[tuple[str, LoopFacts]]:
         return self.wrappers.tenant_loops(task)
 
@@ -111,3 +135,46 @@ class Tenancy:
 def _listed(task: TaskDef, patterns: tuple[str, ...]) -> bool:
     names = [f"{task.module}.{task.function}"] + ([task.name] if task.name else [])
     return any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns)
+
+
+def report(tenancy: Tenancy, tasks: TaskRegistry) -> dict:
+    """What the tenant analysis concluded, for `celerylint tenancy`: the mode and the
+    mechanisms found (where, why), tenant models and tenant-scoped models (why), the
+    setters and context managers seen, how the tenant travels, and every task's verdict."""
+    found = tenancy.found()
+    scope = tenancy.scope
+    active = scope.possible and scope.models_exist()
+    models, tenant_models = [], {tenancy.settings.tenant_model}
+    targets, names = scope.tenant_models()
+    tenant_models.update(".".join(q) for q in targets)
+    tenant_models.update(names)
+    for source, facts in list(tenancy.index.parsed()):
+        for cls in facts.classes:
+            if cls.nested:
+                continue
+            qualified = tuple(facts.module.split(".")) + (cls.name,)
+            if not scope.is_model(qualified):
+                continue
+            if scope.is_tenant_model_name(qualified):
+                tenant_models.add(".".join(qualified))
+                continue
+            reason = scope.model_reason(qualified) if active else None
+            if reason is not None:
+                models.append({"model": ".".join(qualified), "path": source.rel, "why": reason})
+    verdicts = []
+    for task in tasks.all() if active else ():
+        verdicts.append({"task": task.name or f"{task.module}.{task.function}", "path": task.rel,
+                         "line": task.def_span[0] if task.def_span else None, **tenancy.verdict(task)})
+    tenancy.mechanisms.setter_names()  # every project setter and manager, for the listing
+    return {
+        "mode": found.mode,
+        "active": active,
+        "mechanisms": [vars(f) for f in found.app_wide + found.tenant_aware_beat + found.notes],
+        "captures_on_publish": found.captures_on_publish,
+        "tenant_travels_as": sorted(found.travel_names),
+        "tenant_models": sorted(tenant_models),
+        "tenant_scoped_models": sorted(models, key=lambda m: m["model"]),
+        "setters": [{"function": k, "why": v} for k, v in sorted(tenancy.mechanisms.seen_setters.items())],
+        "context_managers": [{"manager": k, "why": v} for k, v in sorted(tenancy.mechanisms.seen_managers.items())],
+        "tasks": sorted(verdicts, key=lambda v: (v["path"], v["line"] or 0)),
+    }

@@ -200,6 +200,19 @@ class MechanismFinder:
         return bool(qualified) and qualified[0] not in LIBRARIES and qualified[0] not in ("django", "celery") \
             and self.index.split_definition(qualified) is None
 
+    def setter_names(self) -> None:
+        """Visit every project function that may set a tenant (a restore candidate's
+        name, a context manager's), so `seen_setters` / `seen_managers` list them all."""
+        for _, facts in list(self.index.parsed()):
+            for fn in facts.functions:
+                if fn.nested or not (restore_candidate(fn.name, _NO_OPTIONS)
+                                     or any(d.dotted and d.dotted[-1] in CONTEXT_DECORATORS for d in fn.decorators)):
+                    continue
+                if any(d.dotted and d.dotted[-1] in CONTEXT_DECORATORS for d in fn.decorators):
+                    self.is_manager(facts.module, None, (fn.name,))
+                else:
+                    self.setter_function(FunctionRef(facts.module, fn.owner, fn.name))
+
     # ------------------------------------------------------------------ the project
     def found(self) -> Mechanisms:
         if self._found is None:
