@@ -9,6 +9,11 @@ class BeatSchedulesTenantTask(Rule):
     Beat sends the task with no arguments: it runs once, with `tenant_id=None`, instead
     of once per tenant. Schedule a wrapper task that spawns the per-tenant tasks.
 
+    ## Tenancy mechanisms
+    Not reported when beat runs a tenant-aware scheduler (`CELERY_BEAT_SCHEDULER` naming
+    one, such as `tenant_schemas_celery.scheduler.TenantAwareScheduler`): it runs every
+    entry in each tenant.
+
     ## Example
     ```python
     # shop/models.py

@@ -13,6 +13,14 @@ class EnqueueWithoutTenant(Rule):
     The task runs with `tenant_id=None`: it restores no tenant, and its queries see no
     tenant's rows, or another tenant's.
 
+    ## Tenancy mechanisms
+    The tenant travels as the `tenant_id` keyword, in `kwargs=`, in `headers=`, as the
+    `apply_async(..., tenant_id=...)` option, or under the names an app-wide `task_prerun`
+    handler reads. Not reported inside a `with` of a tenant context manager, or when the
+    task's base, the app (tenant-schemas-celery) or a `before_task_publish` handler captures
+    the publisher's tenant. A restore that captures nothing on publish (a prerun handler,
+    django-omnitenant, a decorator) still needs the tenant passed.
+
     ## Example
     ```python
     # shop/models.py

@@ -42,6 +42,17 @@ class TenantContextNotRestored(Rule):
         orders.update(closed=True)
     ```
 
+    ## Tenancy mechanisms
+    Restoring means, under the mechanism the project uses: a first statement calling a
+    setter (`restore-functions`, a project function that sets the tenant by calling a
+    setter, running `SET`/`set_config`, setting a tenant ContextVar or thread-local, or a
+    library setter such as `set_current_tenant`), also after lookups of the tenant by its
+    id; a `with` of a tenant context manager (`tenant_context`, `schema_context`, a project
+    `@contextmanager` that sets it) around the rest of the body, or around every statement
+    that touches tenant data, here or in the functions the task calls; a restoring
+    decorator; or an app-wide restore, under which this rule does not apply. A first
+    statement that clears the tenant (`set_current_tenant(None)`) makes the task global.
+
     ## Fix safety
     Safe: the call goes first (after a docstring), imported from `restore-import`
     (default `celerylint_runtime`) when the file does not import it yet; a missing

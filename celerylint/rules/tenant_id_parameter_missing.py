@@ -60,6 +60,13 @@ class TenantIdParameterMissing(Rule):
         Order.objects.filter(id=order_id).update(total=0)
     ```
 
+    ## Tenancy mechanisms
+    Not reported for a task that gets its tenant another way: a restoring decorator, an
+    app-wide restore (a `task_prerun` handler, tenant-schemas-celery's app, a restoring
+    default task class, django-omnitenant), or a first statement that restores from another
+    parameter (`with schema_context(schema_name)`). `celerylint tenancy` lists each task's
+    verdict.
+
     ## Fix safety
     Safe: a keyword-only parameter with a default breaks no caller. It is added last,
     before `**kwargs`, after `*args` or a new `*`.
