@@ -89,6 +89,7 @@ _Match = getattr(ast, "Match", None)
 _Import = ast.Import
 _ImportFrom = ast.ImportFrom
 _Tuple = ast.Tuple
+_List = ast.List
 _TypeAlias = getattr(ast, "TypeAlias", None)
 _GeneratorExp = ast.GeneratorExp
 _Subscript = ast.Subscript
@@ -498,6 +499,7 @@ class _AstExtractor:
         self.span_ids: dict[tuple, int] = {}  # (kind, id(node)) -> span index
         self.spans: list[tuple] = []
         self.imports: dict[str, tuple[str, ...]] = {}
+        self.rebound: dict[str, tuple] = {}  # names bound by more than one import
         self.star_imports: list[str] = []
         self.assigns: dict[str, Value] = {}
         self.functions: list[FunctionFacts] = []
@@ -614,6 +616,7 @@ class _AstExtractor:
             module=self.module,
             is_package=self.is_package,
             imports=self.imports,
+            rebound=self.rebound,
             star_imports=tuple(self.star_imports),
             assigns=self.assigns,
             functions=tuple(self.functions),
@@ -880,7 +883,7 @@ class _AstExtractor:
         t = type(small)
         if scope == "module" or scope == "loop":
             if t is _Import or t is _ImportFrom:
-                self.imports.update(self.import_names(small))
+                self.bind_imports(self.import_names(small))
                 return
         if t is _Assign:
             value = self.value(small.value)
@@ -890,6 +893,15 @@ class _AstExtractor:
             self.assignment(small.target, self.value(small.value), small, scope)
         elif t is _Expr and type(small.value) is _Call:
             self.call_statement(small.value, small, scope)
+
+    def bind_imports(self, found: dict) -> None:
+        """Module-level import bindings; a name imported again with another target (the
+        arms of `if`/`try`) keeps every target in `rebound`, in order."""
+        for name, target in found.items():
+            old = self.imports.get(name)
+            if old is not None and old != target:
+                self.rebound[name] = tuple(dict.fromkeys(self.rebound.get(name, (old,)) + (target,)))
+        self.imports.update(found)
 
     def import_names(self, node: Any) -> dict[str, tuple]:
         names: dict[str, tuple] = {}
@@ -1096,8 +1108,7 @@ class _AstExtractor:
         lookups: set = set()
         skipped = 0
         suite = self._is_suite(body[0])
-        while not suite and first < len(body) - 1 and skipped < 3 and type(body[first]) is _Assign \
-                and len(body[first].targets) == 1 and type(body[first].targets[0]) is _Name \
+        while not suite and first < len(body) - 1 and skipped < 3 and _named_assignment(body[first]) \
                 and not self._joined(body[first], body[first + 1]) \
                 and not (first > 0 and type(body[first - 1]) not in _COMPOUND and self._joined(body[first - 1], body[first])):
             lookups.update(refs_of(self.value(body[first].value)))
@@ -1636,6 +1647,11 @@ class _AstBodyScan:
                 key = ex.value(node.args[0])
                 if type(key) is Str:
                     self.keys_read.add(key.text)
+            elif callee == ("setattr",) and len(node.args) == 3 and not node.keywords \
+                    and not any(type(a) is _Starred for a in node.args):
+                target, name = dotted(node.args[0]), ex.value(node.args[1])
+                if target is not None and type(name) is Str:
+                    self.stores.add(target + (name.text,))  # setattr(_local, "tenant", x)
             if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
                 self.enqueue(node, callee[:-1], last, enclosing)
         if callee is not None:  # what visiting the function would do
@@ -1663,11 +1679,15 @@ class _AstBodyScan:
             state = "unknown"
         if method in ("delay", "s", "si"):
             keys.update(keywords)
+            count = -1 if any(type(a) is _Starred for a in node.args) else len(node.args)
             if "tenant_id" in keywords:
                 state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
         else:
             keys.update(k for k in keywords if k not in ("args", "kwargs", "headers"))
             positional = [a for a in node.args if type(a) is not _Starred]
+            sequence = keywords.get("args", positional[0] if positional else None)
+            count = 0 if sequence is None else len(sequence.elts) \
+                if type(sequence) in (_List, _Tuple) and not any(type(e) is _Starred for e in sequence.elts) else -1
             mapping = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
             for source in (mapping, keywords.get("headers")):
                 if type(source) is _Dict:
@@ -1698,7 +1718,7 @@ class _AstBodyScan:
             if type(value) is Ref and len(value.dotted) == 1 and value.dotted[0] in self.values:
                 value = self.values[value.dotted[0]]
         ex.enqueues.append(EnqueueFacts(receiver, method, state, value, span, ex.span(node), enclosing,
-                                        self.function, frozenset(keys), self.guard_callees()))
+                                        self.function, frozenset(keys), self.guard_callees(), count))
 
     def loop(self, node: Any, enclosing: tuple) -> None:
         iterable = _AstBodyScan(self.ex, self.function)
@@ -1738,3 +1758,11 @@ class _AstBodyScan:
             elif not callee or not (callee[0] in _LOGGING_ROOTS or callee[-1] in _LOGGING_METHODS):
                 return False
         return enqueues == 1
+
+
+def _named_assignment(stmt: Any) -> bool:
+    """`name = value` or `name: T = value` (a lookup before the first statement)."""
+    t = type(stmt)
+    if t is _Assign:
+        return len(stmt.targets) == 1 and type(stmt.targets[0]) is _Name
+    return t is _AnnAssign and stmt.value is not None and type(stmt.target) is _Name

@@ -189,6 +189,7 @@ class _Extractor:
         self.wanted: dict[int, Any] = {}  # id(node) -> node
         self.span_ids: dict[int, int] = {}  # id(node) -> span index
         self.imports: dict[str, tuple[str, ...]] = {}
+        self.rebound: dict[str, tuple] = {}  # names bound by more than one import
         self.star_imports: list[str] = []
         self.assigns: dict[str, Value] = {}
         self.functions: list[FunctionFacts] = []
@@ -216,6 +217,7 @@ class _Extractor:
             module=self.module,
             is_package=self.is_package,
             imports=self.imports,
+            rebound=self.rebound,
             star_imports=tuple(self.star_imports),
             assigns=self.assigns,
             functions=tuple(self.functions),
@@ -373,7 +375,7 @@ class _Extractor:
         t = type(small)
         if scope == "module" or scope == "loop":
             if t is cst.Import or t is cst.ImportFrom:
-                self.imports.update(self.import_names(small))
+                self.bind_imports(self.import_names(small))
                 return
         if t is cst.Assign:
             value = self.value(small.value)
@@ -383,6 +385,15 @@ class _Extractor:
             self.assignment(small.target, self.value(small.value), small, scope)
         elif t is cst.Expr and isinstance(small.value, cst.Call):
             self.call_statement(small.value, small, scope)
+
+    def bind_imports(self, found: dict) -> None:
+        """Module-level import bindings; a name imported again with another target (the
+        arms of `if`/`try`) keeps every target in `rebound`, in order."""
+        for name, target in found.items():
+            old = self.imports.get(name)
+            if old is not None and old != target:
+                self.rebound[name] = tuple(dict.fromkeys(self.rebound.get(name, (old,)) + (target,)))
+        self.imports.update(found)
 
     def import_names(self, node: Any) -> dict[str, tuple]:
         """local name -> absolute dotted target for an import statement (a star import
@@ -595,8 +606,7 @@ class _Extractor:
         lookups: set = set()
         skipped = 0
         while len(stmts) > 1 and skipped < 3 and isinstance(stmts[0], cst.SimpleStatementLine) \
-                and len(stmts[0].body) == 1 and isinstance(stmts[0].body[0], cst.Assign) \
-                and len(stmts[0].body[0].targets) == 1 and isinstance(stmts[0].body[0].targets[0].target, cst.Name):
+                and len(stmts[0].body) == 1 and _named_assignment(stmts[0].body[0], cst):
             lookups.update(refs_of(self.value(stmts[0].body[0].value)))
             stmts = stmts[1:]
             skipped += 1
@@ -845,6 +855,11 @@ class _BodyScan:
                 key = ex.value(node.args[0].value)
                 if type(key) is Str:
                     self.keys_read.add(key.text)
+            elif callee == ("setattr",) and len(node.args) == 3 and all(a.keyword is None and not a.star
+                                                                       for a in node.args):
+                target, name = dotted(node.args[0].value), ex.value(node.args[1].value)
+                if target is not None and type(name) is Str:
+                    self.stores.add(target + (name.text,))  # setattr(_local, "tenant", x)
             if last in ENQUEUE_METHODS and len(callee) > 1 and callee[0] not in ("self", "cls"):
                 self.enqueue(node, callee[:-1], last, enclosing)
         self.visit(node.func, enclosing)
@@ -862,11 +877,17 @@ class _BodyScan:
             state = "unknown"
         if method in ("delay", "s", "si"):
             keys.update(keywords)
+            count = -1 if any(a.star == "*" for a in node.args) \
+                else sum(1 for a in node.args if a.keyword is None and not a.star)
             if "tenant_id" in keywords:
                 state, value, span = "given", ex.value(keywords["tenant_id"]), ex.span(keywords["tenant_id"])
         else:  # apply_async / signature: in the kwargs mapping, as an option, or in headers
             keys.update(k for k in keywords if k not in ("args", "kwargs", "headers"))
             positional = [a.value for a in node.args if a.keyword is None and not a.star]
+            sequence = keywords.get("args", positional[0] if positional else None)
+            count = 0 if sequence is None else len(sequence.elements) \
+                if isinstance(sequence, (cst.List, cst.Tuple)) and not any(
+                    isinstance(e, cst.StarredElement) for e in sequence.elements) else -1
             mapping = keywords.get("kwargs", positional[1] if len(positional) > 1 else None)
             for source in (mapping, keywords.get("headers")):
                 if isinstance(source, cst.Dict):
@@ -897,7 +918,7 @@ class _BodyScan:
             if type(value) is Ref and len(value.dotted) == 1 and value.dotted[0] in self.values:
                 value = self.values[value.dotted[0]]  # `tid = org.pk; task.delay(tenant_id=tid)`
         ex.enqueues.append(EnqueueFacts(receiver, method, state, value, span, ex.span(node), enclosing,
-                                        self.function, frozenset(keys), self.guard_callees()))
+                                        self.function, frozenset(keys), self.guard_callees(), count))
 
     def loop(self, node: Any, enclosing: tuple) -> None:
         cst = self.cst
@@ -986,3 +1007,10 @@ def _init_binops() -> None:
 
     _BINOPS.update({cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/",
                     cst.FloorDivide: "//", cst.Modulo: "%"})
+
+
+def _named_assignment(small, cst) -> bool:
+    """`name = value` or `name: T = value` (a lookup before the first statement)."""
+    if isinstance(small, cst.Assign):
+        return len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+    return isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name)

@@ -193,6 +193,7 @@ class EnqueueFacts(NamedTuple):
     # mappings, apply_async options (a tenant may travel under another name).
     keys: frozenset = frozenset()
     guards: tuple = ()  # dotted callees of the `with` context managers around it, outermost first
+    positional: int = -1  # how many positional arguments it hands the task (-1: unknown)
 
 
 class LoopFacts(NamedTuple):
@@ -358,6 +359,9 @@ class FileFacts(NamedTuple):
     error: SyntaxFacts | None = None
     handlers: tuple = ()  # SignalHandler, ...
     enqueues: tuple = ()  # EnqueueFacts, anywhere in the file
+    # Module-level names imported more than once with different targets (the arms of
+    # `if`/`try`): name -> every target, in order (`imports` holds the last).
+    rebound: dict = {}
 
     def span(self, index: int) -> Span | None:
         """The position of span `index`, None for -1."""

@@ -17,7 +17,7 @@ from celerylint.facts.model import UNKNOWN
 from celerylint.project.index import ProjectIndex
 
 # What to search the files the prefilter skipped for, so the settings modules are parsed.
-SETTINGS_NEEDLES = (b"INSTALLED_APPS", b"TENANT_APPS", b"SHARED_APPS", b"OMNITENANT_CONFIG",
+SETTINGS_NEEDLES = (b"INSTALLED_APPS", b"TENANT_APPS", b"SHARED_APPS", b"TENANT_MODEL", b"OMNITENANT_CONFIG",
                     b"BEAT_SCHEDULER", b"beat_scheduler")
 
 

@@ -141,7 +141,7 @@ class TenantIdParameterMissing(Rule):
             if fn is None or any(p.name == "tenant_id" for p in fn.params):
                 continue
             use = tenancy.task_use(task)
-            if use is None or tenancy.context_provided(task) or tenancy.restores_first(task):
+            if use is None or tenancy.context_provided(task) or tenancy.restored_from_other(task):
                 continue
             fix = None if task.kind == "class" else Fix(
                 SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),))

@@ -108,12 +108,34 @@ class Tenancy:
         """The enqueue carries the task's tenant without a `tenant_id`: the publish
         captures it, the call is inside a context manager that sets it, or it hands
         over a name an app-wide handler reads the tenant from."""
-        if self.restore.captured_on_publish(task):
+        if self.restore.captured_on_publish(task) or self.restored_from_other(task) \
+                or self._given_positionally(site, task):
             return True
         found = self.mechanisms.found()
         if site.keys & (found.travel_names - {"tenant_id"}):
             return True
         return any(self.mechanisms.is_manager(module, None, callee) for callee in site.guards)
+
+    def _given_positionally(self, site: EnqueueFacts, task: TaskDef) -> bool:
+        """`tenant_id` is a positional parameter and the call passes that many
+        positional arguments (`run_one.apply_async(args=[d.tenant_id, d.id])`)."""
+        fn = self.task_function(task)
+        if fn is None or site.positional < 0:
+            return False
+        params = [p for p in fn.params if p.kind in ("pos", "posonly")]
+        bound = task.options.get("bind")
+        if task.kind == "class" or (bound is not None and getattr(bound, "value", None) is True):
+            params = params[1:]
+        index = next((i for i, p in enumerate(params) if p.name == "tenant_id"), None)
+        return index is not None and site.positional > index
+
+    def restored_from_other(self, task: TaskDef) -> bool:
+        """The task restores its own context first, through a detected setter or context
+        manager, from a parameter other than `tenant_id` (`with schema_context(schema)`,
+        `with LocalTenant(tenant)`): that parameter is how its tenant travels."""
+        fn = self.task_function(task)
+        return fn is not None and ("tenant_id",) not in fn.refs and not self.restore.context_provided(task) \
+            and self.restore.restores_first(task) and not self.restore.convention_applies(task)
 
     def convention_applies(self, task: TaskDef) -> bool:
         return self.restore.convention_applies(task)

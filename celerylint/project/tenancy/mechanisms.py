@@ -82,7 +82,7 @@ class MechanismFinder:
         self.calls = calls
         self.django = django
         self.settings = index.settings
-        self._setter: dict[FunctionRef, bool] = {}
+        self._setter: dict[tuple, bool] = {}
         self._manager: dict[tuple, bool] = {}
         self._found: Mechanisms | None = None
         self.seen_setters: dict[str, str] = {}  # label -> why (for `celerylint tenancy`)
@@ -132,7 +132,7 @@ class MechanismFinder:
             if facts is not None:
                 ref = FunctionRef(module, None, rest[0])
                 if any(d.dotted and d.dotted[-1] in CONTEXT_DECORATORS for d in facts.decorators) \
-                        and self.setter_function(ref):
+                        and self.setter_function(ref, within=True):
                     self.seen_managers[label(ref)] = "a context manager that sets the tenant"
                     return True
                 return False
@@ -145,19 +145,23 @@ class MechanismFinder:
                         return True
         return False
 
-    def setter_function(self, ref: FunctionRef, depth: int = 0) -> bool:
-        """A project function that sets a tenant context (see the module's docstring)."""
-        if ref in self._setter:
-            return self._setter[ref]
-        self._setter[ref] = False
+    def setter_function(self, ref: FunctionRef, depth: int = 0, within: bool = False) -> bool:
+        """A project function that sets a tenant context (see the module's docstring)
+        that stays set after it returns. With `within`, also one that runs something
+        inside a tenant context manager (a decorator's wrapper, a `@contextmanager`
+        around its `yield`, a task class's `__call__`)."""
+        key = (ref, within)
+        if key in self._setter:
+            return self._setter[key]
+        self._setter[key] = False
         fn = self.calls.facts_of(ref)
-        why = self._sets(ref, fn, depth) if fn is not None else None
-        self._setter[ref] = why is not None
-        if why is not None:
+        why = self._sets(ref, fn, depth, within) if fn is not None else None
+        self._setter[key] = why is not None
+        if why is not None and not within:
             self.seen_setters[label(ref)] = why
         return why is not None
 
-    def _sets(self, ref: FunctionRef, fn: FunctionFacts, depth: int) -> str | None:
+    def _sets(self, ref: FunctionRef, fn: FunctionFacts, depth: int, within: bool) -> str | None:
         module = ref.module
         for call in fn.restores:
             if self.sets_tenant(module, fn, call.callee, call.argument, depth):
@@ -171,9 +175,10 @@ class MechanismFinder:
         for target in fn.stores:
             if target[0] not in ("self", "cls") and len(target) >= 2 and _TENANT_WORD.search(target[-1]):
                 return f"stores {'.'.join(target)}"
-        for guard in fn.guards:
-            if self.is_manager(module, fn, guard.callee, guard.args):
-                return f"enters {'.'.join(guard.callee)}()"
+        if within:
+            for guard in fn.guards:
+                if self.is_manager(module, fn, guard.callee, guard.args):
+                    return f"enters {'.'.join(guard.callee)}()"
         return None
 
     def _constant(self, module: str, value):
@@ -231,8 +236,11 @@ class MechanismFinder:
         # App classes and default task classes.
         for facts, name, call in self.tasks.apps():
             where = f"{facts.module}.{name}"
-            qualified = self.index.resolve(facts.module, call.callee)
-            if self._tenant_celery_app(qualified):
+            # The class as imported; a name imported in both arms of an `if` (the
+            # tenant-aware app when multi-tenancy is on) is tenant-aware when either is.
+            classes = [self.index.resolve(facts.module, call.callee)]
+            classes += [target + call.callee[1:] for target in facts.rebound.get(call.callee[0], ())]
+            if any(self._tenant_celery_app(q) for q in classes):
                 found.app_wide.append(Found("tenant-aware Celery app", where,
                                             f"{'.'.join(call.callee)} (tenant_schemas_celery.app.CeleryApp) "
                                             "restores the publisher's schema in every task"))
@@ -295,7 +303,7 @@ class MechanismFinder:
         module, cls = found
         for method in ("__call__", "before_start", "run"):
             ref = FunctionRef(module, cls.name, method)
-            if method != "run" and self.calls.facts_of(ref) is not None and self.setter_function(ref):
+            if method != "run" and self.calls.facts_of(ref) is not None and self.setter_function(ref, within=True):
                 return True
         return any(type(b) is Ref and self.restoring_class(self.index.resolve(module, b.dotted), depth + 1)
                    for b in cls.bases)

@@ -64,16 +64,13 @@ class ContextRestore:
         target = self.calls.callee_function(module, fn, dotted)
         decorator = self.calls.facts_of(target) if target is not None else None
         return decorator is not None and (self._restores_anywhere(target.module, decorator)
-                                          or self.mechanisms.setter_function(target))
+                                          or self.mechanisms.setter_function(target, within=True))
 
     def _restores_anywhere(self, module: str, fn: FunctionFacts) -> bool:
         if any(names_match(self.calls.resolve(module, fn, r.callee), self.settings.restore_functions)
                for r in fn.restores):
             return True
-        if any(names_match(self.calls.resolve(module, fn, c), self.settings.context_managers) for c in fn.calls):
-            return True
-        return any(self.mechanisms.sets_tenant(module, fn, r.callee, r.argument) for r in fn.restores) \
-            or any(self.mechanisms.is_manager(module, fn, g.callee, g.args) for g in fn.guards)
+        return any(names_match(self.calls.resolve(module, fn, c), self.settings.context_managers) for c in fn.calls)
 
     def _tenant_aware_class(self, qualified: tuple, depth: int = 0, publish: bool = False) -> bool:
         """A `tenant-task-bases` class or a subclass; with `publish`, also a project class
@@ -168,19 +165,24 @@ class ContextRestore:
 
     def global_first(self, task: TaskDef) -> bool:
         """The task explicitly runs with no tenant: its first statement clears the
-        context (`set_current_tenant(None)`, `with schema_context("public")`)."""
+        context (`set_current_tenant(None)`, `with schema_context("public")`), or it is a
+        `with` around the rest of the body (`with transaction.atomic():`) and every setter
+        call of the body clears."""
         fn = self.calls.task_function(task)
-        if fn is None or fn.first.kind not in ("call", "with") or not fn.first.args:
+        if fn is None or fn.first.kind not in ("call", "with"):
             return False
         first = fn.first
-        if not clears(first.args[0]):
-            return False
-        qualified = self.calls.resolve(task.module, fn, first.callee)
         probe = Str("t")
-        if first.kind == "call":
-            return names_match(qualified, self.settings.restore_functions) \
-                or self.mechanisms.sets_tenant(task.module, fn, first.callee, probe)
-        return self.mechanisms.is_manager(task.module, fn, first.callee, (probe,))
+        if first.args and clears(first.args[0]):
+            qualified = self.calls.resolve(task.module, fn, first.callee)
+            if first.kind == "call":
+                return names_match(qualified, self.settings.restore_functions) \
+                    or self.mechanisms.sets_tenant(task.module, fn, first.callee, probe)
+            return self.mechanisms.is_manager(task.module, fn, first.callee, (probe,))
+        if first.kind != "with" or not first.wraps_rest:
+            return False
+        setters = [r for r in fn.restores if self.mechanisms.sets_tenant(task.module, fn, r.callee, probe)]
+        return bool(setters) and all(clears(r.argument) for r in setters)
 
     def restore_calls(self, task: TaskDef) -> list[RestoreCall]:
         """The task body's restore calls and a leading `with <context manager>(...)`,

@@ -93,8 +93,10 @@ class TenantScope:
             return None
         if self._schema_apps is None:
             tenant = self.django.app_list("TENANT_APPS")
-            shared = self.django.app_list("SHARED_APPS") or frozenset()
-            self._schema_apps = (tenant - shared) if tenant is not None else frozenset()
+            shared = self.django.app_list("SHARED_APPS")
+            if shared is None and self.django.setting_modules("SHARED_APPS"):
+                tenant = None  # SHARED_APPS is set but cannot be read: unknown, so nothing
+            self._schema_apps = (tenant - (shared or frozenset())) if tenant is not None else frozenset()
         return self._schema_apps
 
     def is_tenant_model_name(self, qualified: tuple) -> bool:
@@ -104,6 +106,8 @@ class TenantScope:
         if names_match(qualified, (self.settings.tenant_model,)):
             return True
         targets, names = self.tenant_models()
+        if qualified[-1] in self.settings_tenant_models():
+            return True
         if qualified in targets or qualified[-1] in names:
             return True
         found = self.index.find_class(qualified)
@@ -114,6 +118,11 @@ class TenantScope:
                for a in cls.attrs):
             return True
         return any(type(b) is Ref and self.index.resolve(module, b.dotted) in TENANT_MODEL_BASES for b in cls.bases)
+
+    def settings_tenant_models(self) -> frozenset:
+        """The tenant model the settings name (django-tenants' `TENANT_MODEL =
+        "customers.Client"`), by class name."""
+        return frozenset(value.rsplit(".", 1)[-1] for _, value in self.django.string_setting("TENANT_MODEL"))
 
     def tenant_models(self) -> tuple[frozenset, frozenset]:
         """(qualified names, bare names from "app.Model" strings) of the models the

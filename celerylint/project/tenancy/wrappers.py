@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celerylint.facts.model import FunctionFacts, LoopFacts
 from celerylint.project.tasks import TaskDef
-from celerylint.project.tenancy.calls import CallGraph, FunctionRef, names_match
+from celerylint.project.tenancy.calls import CallGraph, FunctionRef
 from celerylint.project.tenancy.scope import MANAGER_ATTRIBUTES, TenantScope
 
 
@@ -67,8 +67,9 @@ class Wrappers:
         fn = self.calls.task_function(task)
         if fn is None:
             return False
-        setters = self.scope.settings.restore_functions + self.scope.settings.context_managers
-        return any(any(names_match(self.calls.resolve(task.module, fn, s), setters) for s in loop.setters)
+        mechanisms = self.scope.mechanisms
+        return any(any(mechanisms.sets_tenant(task.module, fn, s, None) or mechanisms.is_manager(task.module, fn, s)
+                       for s in loop.setters)
                    and self.iterates_tenants(task.module, fn, loop) for loop in fn.loops)
 
     def iterates_tenants(self, module: str, fn: FunctionFacts, loop: LoopFacts) -> bool:
