@@ -299,13 +299,49 @@ def _add_keyword(node, arg):
     return node.with_changes(args=with_layout(list(node.args), [keyword], False, node.whitespace_before_args))
 
 
-def _loop_to_spawner(node, spawner: str):
+def _wrap_context(node, name: str):
+    """The body (after a docstring) inside `with <name>(tenant_id):`."""
+    if not isinstance(node, cst.FunctionDef) or not isinstance(node.body, cst.IndentedBlock):
+        return None
+    body = list(node.body.body)
+    at = 1 if body and is_docstring(body[0]) else 0
+    if at >= len(body):
+        return None
+    call = cst.Call(func=cst.Name(name), args=[cst.Arg(cst.Name("tenant_id"))])
+    inner = cst.IndentedBlock(body=body[at:])
+    block = cst.With(items=[cst.WithItem(item=call)], body=inner)
+    return node.with_changes(body=node.body.with_changes(body=body[:at] + [block]))
+
+
+def _str_or_none(node, _):
+    """`str(x) if x is not None else None` (x: a name, an attribute chain or a call of a
+    tenant getter, evaluated twice)."""
+    if not isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+        return None
+    converted = cst.Call(func=cst.Name("str"), args=[cst.Arg(value=node)])
+    test = cst.Comparison(left=node, comparisons=[cst.ComparisonTarget(operator=cst.IsNot(),
+                                                                        comparator=cst.Name("None"))])
+    return cst.IfExp(test=test, body=converted, orelse=cst.Name("None"))
+
+
+# apply_async options the runtime spawner takes (it computes the countdown itself).
+SPAWNER_OPTIONS = ("queue", "expires", "priority")
+
+
+def _loop_to_spawner(node, arg):
     """`for tenant in TENANTS: [logging;] task.delay(k=v, tenant_id=str(tenant.id))` ->
-    `spawner(tenants=TENANTS, task_callable=task.delay, task_name="task", k=v)`. Only
-    when the body is that single keyword-only call (plus logging calls), its tenant_id
-    comes from the loop variable and nothing else does."""
+    `spawner(tenants=TENANTS, task_callable=task.delay, task_name="task", k=v)`.
+
+    `arg`: (the spawner's local name, the tenant attributes it passes as tenant_id, the
+    apply_async options it takes). Only when the body is that single keyword-only call
+    (plus logging calls), its tenant_id is `tenant.<attribute>` (or `str()` of it) of the
+    loop variable with an attribute the spawner passes too, nothing else uses the loop
+    variable, and every apply_async option is one the spawner takes (kept as its own
+    keyword argument). Otherwise None: the rewrite would change which tenant a task runs
+    as, or drop an option."""
+    spawner, keys, options = arg if isinstance(arg, tuple) else (arg, ("id", "pk"), ())
     if not isinstance(node, cst.For) or not isinstance(node.target, cst.Name) or node.orelse is not None \
-            or not isinstance(node.body, cst.IndentedBlock):
+            or not isinstance(node.body, cst.IndentedBlock) or node.asynchronous is not None:
         return None
     target = node.target.value
     enqueue = None
@@ -318,32 +354,66 @@ def _loop_to_spawner(node, spawner: str):
             if enqueue is not None:
                 return None
             enqueue = call
+        elif not _is_logging(call):
+            return None  # dropping it would drop what it does
     if enqueue is None:
         return None
     receiver = enqueue.func.value
+    kept_options = []
     if enqueue.func.attr.value == "delay":
         arguments = list(enqueue.args)
-    else:  # apply_async(kwargs={...}) and nothing else
-        if len(enqueue.args) != 1 or enqueue.args[0].keyword is None or enqueue.args[0].keyword.value != "kwargs" \
-                or not isinstance(enqueue.args[0].value, cst.Dict):
-            return None
-        arguments = []
-        for element in enqueue.args[0].value.elements:
-            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+    else:  # apply_async(kwargs={...}, <options the spawner takes>)
+        arguments = None
+        for argument in enqueue.args:
+            if argument.keyword is None or argument.star:
                 return None
-            arguments.append(cst.Arg(keyword=cst.Name(element.key.evaluated_value), value=element.value))
-    if any(a.keyword is None for a in arguments):
+            keyword = argument.keyword.value
+            if keyword == "kwargs" and isinstance(argument.value, cst.Dict):
+                arguments = []
+                for element in argument.value.elements:
+                    if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+                        return None
+                    arguments.append(cst.Arg(keyword=cst.Name(element.key.evaluated_value), value=element.value))
+            elif keyword in options:
+                kept_options.append(argument)
+            else:
+                return None  # args=, countdown=, eta=, headers=...: the spawner cannot keep it
+        if arguments is None:
+            return None
+    if any(a.keyword is None or a.star for a in arguments):
         return None
     code = cst.Module([]).code_for_node
     tenant = [a for a in arguments if a.keyword.value == "tenant_id"]
     others = [a for a in arguments if a.keyword.value != "tenant_id"]
-    if len(tenant) != 1 or target not in _names(tenant[0].value) or any(target in _names(a.value) for a in others):
+    if len(tenant) != 1 or _tenant_key(tenant[0].value, target) not in keys \
+            or any(target in _names(a.value) for a in others + kept_options):
         return None
+    if any(a.keyword.value in ("tenants", "task_callable", "task_name", "run_id") + SPAWNER_OPTIONS
+           for a in others):
+        return None  # a task argument the spawner would take for its own
     task = code(receiver)
     parts = [f"tenants={code(node.iter)}", f"task_callable={task}.delay", f'task_name="{task.split(".")[-1]}"']
     parts += [f"{a.keyword.value}={code(a.value)}" for a in others]
+    parts += [f"{a.keyword.value}={code(a.value)}" for a in kept_options]
     call = cst.parse_expression(f"{spawner}({', '.join(parts)})")
     return cst.SimpleStatementLine(body=[cst.Expr(call)], leading_lines=node.leading_lines)
+
+
+def _tenant_key(value, target: str) -> str | None:
+    """`x` of `target.x` or `str(target.x)`, else None."""
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "str" \
+            and len(value.args) == 1 and value.args[0].keyword is None and not value.args[0].star:
+        value = value.args[0].value
+    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == target:
+        return value.attr.value
+    return None
+
+
+def _is_logging(call) -> bool:
+    func = call.func
+    return (isinstance(func, cst.Attribute) and func.attr.value in
+            ("debug", "info", "warning", "warn", "error", "exception", "critical", "log")) \
+        or (isinstance(func, cst.Name) and func.value == "print")
 
 
 def _names(node) -> set[str]:
@@ -369,4 +439,6 @@ OPERATIONS: dict[str, Callable] = {
     "add_expires": _add_expires,
     "add_keyword": _add_keyword,
     "loop_to_spawner": _loop_to_spawner,
+    "wrap_context": _wrap_context,
+    "str_or_none": _str_or_none,
 }

@@ -1,5 +1,5 @@
-from celerylint.diagnostics import SAFE, Edit, Fix
-from celerylint.rules.fixing import imported_name
+from celerylint.diagnostics import SAFE
+from celerylint.rules.fixing import restore_fix
 from celerylint.rules.base import Rule, task_entity
 
 
@@ -170,24 +170,9 @@ class TenantContextNotRestored(Rule):
             use = tenancy.task_use(task)
             if use is None or tenancy.restores_first(task) or tenancy.context_provided(task):
                 continue
+            fix = restore_fix(project, task, tenancy.task_function(task))
+            note = f" (no fix: {fix})" if isinstance(fix, str) else ""
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
-                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement",
-                              fix=_fix(project, task, tenancy.task_function(task)), entity=task_entity(task))
-
-
-def _fix(project, task, fn):
-    """`restore_tenant_context(tenant_id)` first (after the docstring), imported from
-    `restore-import` when the file lacks it; the parameter too when it is missing."""
-    if task.kind == "class" or fn is None:
-        return None
-    settings = project.settings
-    name = imported_name(project.index.parsed_facts(task.rel), task.rel, settings.restore_import,
-                         settings.restore_functions[0].rsplit(".", 1)[-1])
-    if name is None:
-        return None
-    local, imports = name
-    edits = (Edit(task.rel, task.def_span, "insert_restore", local),) + imports
-    if not any(p.name == "tenant_id" for p in fn.params):
-        edits = (Edit(task.rel, task.def_span, "add_tenant_param"),) + edits
-    return Fix(SAFE, edits)
+                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement"
+                              + note, fix=None if isinstance(fix, str) else fix, entity=task_entity(task))

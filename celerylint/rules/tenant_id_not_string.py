@@ -1,4 +1,5 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.facts.model import CallExpr
 from celerylint.project.tenancy import non_string_tenant
 from celerylint.rules.base import Rule, function_entity
 
@@ -87,5 +88,18 @@ class TenantIdNotString(Rule):
             if shown is None:
                 continue
             span = facts.spans[site.tenant_span]
-            yield self.report(source.rel, span, f"tenant_id={shown} is not a string; pass str({shown})",
-                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),)), entity=function_entity(site.function))
+            if may_be_none(site.tenant_value):
+                advice = f"pass str({shown}) if it is not None"
+                fix = Fix(SAFE, (Edit(source.rel, span, "str_or_none"),))
+            else:
+                advice = f"pass str({shown})"
+                fix = Fix(SAFE, (Edit(source.rel, span, "wrap_str"),))
+            yield self.report(source.rel, span, f"tenant_id={shown} is not a string; {advice}",
+                              fix=fix, entity=function_entity(site.function))
+
+
+def may_be_none(value) -> bool:
+    """A getter of the current tenant returns None outside any tenant: `str()` of it
+    would make "no tenant" the tenant "None". Ids (`x.id`, `x.pk`) and new UUIDs are
+    values."""
+    return type(value) is CallExpr and bool(value.callee) and value.callee[-1] not in ("uuid4", "uuid1", "UUID")

@@ -1,5 +1,4 @@
 from celerylint.diagnostics import UNSAFE, Edit, Fix
-from celerylint.rules.fixing import imported_name
 from celerylint.rules.base import Rule, task_entity
 
 
@@ -169,19 +168,31 @@ class TenantLoopWithoutSpawner(Rule):
                     continue
                 reported.add((source.rel, loop.span))
                 facts = project.index.parsed_facts(source.rel)
+                fix = _fix(project, source.rel, facts, loop)
+                note = f" (no fix: {fix})" if isinstance(fix, str) else ""
                 yield self.report(source.rel, facts.spans[loop.span],
                                   f"wrapper task {task.function} enqueues one task per tenant in a loop; use "
-                                  "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them",
-                                  fix=_fix(project, source.rel, facts, loop), entity=task_entity(task))
+                                  "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them" + note,
+                                  fix=None if isinstance(fix, str) else fix, entity=task_entity(task))
 
 
 def _fix(project, rel, facts, loop):
-    """The loop becomes one spawner call, when its body is only the enqueue (and logging)."""
+    """The loop becomes one call of the project's spawner, when its body is only the
+    enqueue (and logging), the spawner passes the same tenant key and takes every option
+    of the enqueue. The operation checks the loop itself; `fixable` is confirmed by a dry
+    run (celerylint.fixes.apply.confirm_fixable). A string says why there is no fix."""
+    from celerylint.project.tenancy.helpers import Helper, fix_helper, spawner_contract
+
     if not loop.only_enqueue:
-        return None
-    spawner = project.settings.spawner_functions[0].rsplit(".", 1)[-1]
-    name = imported_name(facts, rel, project.settings.restore_import, spawner)
-    if name is None:
-        return None
-    local, imports = name
-    return Fix(UNSAFE, (Edit(rel, facts.spans[loop.span], "loop_to_spawner", local),) + imports)
+        return "the loop does more than enqueue one task per tenant"
+    helper = fix_helper(project, rel, "spawner")
+    if not isinstance(helper, Helper):
+        return helper.reason
+    contract = spawner_contract(project, helper)
+    if not isinstance(contract, tuple):
+        return contract.reason
+    keys, options = contract
+    edits = (Edit(rel, facts.spans[loop.span], "loop_to_spawner", (helper.local, keys, options)),)
+    if helper.source is not None:
+        edits += (Edit(rel, None, "import", (helper.source, helper.name)),)
+    return Fix(UNSAFE, edits)
