@@ -16,10 +16,11 @@ from typing import Any, Callable
 
 from celerylint.diagnostics import SAFE, Edit
 
-def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:
+def apply_edits(source: bytes | str, edits: list[Edit], reasons: list | None = None) -> bytes | str | None:
     """The new source after `edits` (all for this file), or None when an edit's node is
     not found, an operation does not apply, or the result does not parse. Bytes in,
-    bytes out (in the file's own encoding)."""
+    bytes out (in the file's own encoding). `reasons` collects why an operation did not
+    apply, when it says (NotApplicable's message)."""
     import libcst as cst
     from libcst.metadata import MetadataWrapper
 
@@ -41,7 +42,9 @@ def apply_edits(source: bytes | str, edits: list[Edit]) -> bytes | str | None:
     applier = Applier(by_span)
     try:
         new = wrapper.visit(applier)
-    except NotApplicable:
+    except NotApplicable as exc:
+        if reasons is not None and str(exc):
+            reasons.append(str(exc))
         return None
     if applier.pending:
         return None  # some edit found no node at its position: the file changed since
@@ -89,15 +92,15 @@ def confirm_fixable(diagnostics: list, root: str, overlay: dict | None = None) -
         fix = diag.fix
         if fix is not None and any(e.op in CONDITIONAL_OPS for e in fix.edits):
             ok = True
+            reasons: list = []
             for rel in dict.fromkeys(e.rel for e in fix.edits):
                 if rel not in contents:
                     contents[rel] = _read(root, rel, overlay)
-                if contents[rel] is None or apply_edits(contents[rel], _file_edits([fix], rel)) is None:
+                if contents[rel] is None or apply_edits(contents[rel], _file_edits([fix], rel), reasons) is None:
                     ok = False
             if not ok:
-                diag = dataclasses.replace(diag, fix=None, fixable=False,
-                                           message=diag.message + " (no fix: this code cannot be rewritten without "
-                                                                  "changing what it does)")
+                why = reasons[0] if reasons else "the edit does not apply to this code"
+                diag = dataclasses.replace(diag, fix=None, fixable=False, message=f"{diag.message} (no fix: {why})")
         out.append(diag)
     return out
 

@@ -340,24 +340,26 @@ def _loop_to_spawner(node, arg):
     keyword argument). Otherwise None: the rewrite would change which tenant a task runs
     as, or drop an option."""
     spawner, keys, options = arg if isinstance(arg, tuple) else (arg, ("id", "pk"), ())
-    if not isinstance(node, cst.For) or not isinstance(node.target, cst.Name) or node.orelse is not None \
-            or not isinstance(node.body, cst.IndentedBlock) or node.asynchronous is not None:
+    if not isinstance(node, cst.For):
         return None
+    if not isinstance(node.target, cst.Name) or node.orelse is not None \
+            or not isinstance(node.body, cst.IndentedBlock) or node.asynchronous is not None:
+        raise NotApplicable("the loop's shape (target, else, async) is not a plain `for tenant in ...`")
     target = node.target.value
     enqueue = None
     for stmt in node.body.body:
         if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
                 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.Call)):
-            return None
+            raise NotApplicable("the loop body does more than enqueue (and log)")
         call = stmt.body[0].value
         if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("delay", "apply_async"):
             if enqueue is not None:
-                return None
+                raise NotApplicable("the loop enqueues more than one task")
             enqueue = call
         elif not _is_logging(call):
-            return None  # dropping it would drop what it does
+            raise NotApplicable("the loop body does more than enqueue (and log)")
     if enqueue is None:
-        return None
+        raise NotApplicable("the loop body does not enqueue with .delay or .apply_async")
     receiver = enqueue.func.value
     kept_options = []
     if enqueue.func.attr.value == "delay":
@@ -366,31 +368,38 @@ def _loop_to_spawner(node, arg):
         arguments = None
         for argument in enqueue.args:
             if argument.keyword is None or argument.star:
-                return None
+                raise NotApplicable("apply_async takes positional or unpacked arguments")
             keyword = argument.keyword.value
             if keyword == "kwargs" and isinstance(argument.value, cst.Dict):
                 arguments = []
                 for element in argument.value.elements:
                     if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
-                        return None
+                        raise NotApplicable("the task's kwargs are not a dict of literal keys")
                     arguments.append(cst.Arg(keyword=cst.Name(element.key.evaluated_value), value=element.value))
             elif keyword in options:
                 kept_options.append(argument)
-            else:
-                return None  # args=, countdown=, eta=, headers=...: the spawner cannot keep it
+            else:  # args=, countdown=, eta=, headers=...
+                raise NotApplicable(f"the spawner cannot keep the enqueue's {keyword}= option"
+                                    + (f" (it takes {', '.join(options)})" if options else ""))
         if arguments is None:
-            return None
+            raise NotApplicable("apply_async has no kwargs={...} dict")
     if any(a.keyword is None or a.star for a in arguments):
-        return None
+        raise NotApplicable("the task gets positional or unpacked arguments")
     code = cst.Module([]).code_for_node
     tenant = [a for a in arguments if a.keyword.value == "tenant_id"]
     others = [a for a in arguments if a.keyword.value != "tenant_id"]
-    if len(tenant) != 1 or _tenant_key(tenant[0].value, target) not in keys \
-            or any(target in _names(a.value) for a in others + kept_options):
-        return None
+    if len(tenant) != 1:
+        raise NotApplicable("the enqueue passes no tenant_id keyword")
+    key = _tenant_key(tenant[0].value, target)
+    if key not in keys:
+        shown = cst.Module([]).code_for_node(tenant[0].value)
+        raise NotApplicable(f"the loop passes tenant_id={shown}, while the spawner passes {target}."
+                            f"{' or '.join(keys)}: it would change which tenant each task runs as")
+    if any(target in _names(a.value) for a in others + kept_options):
+        raise NotApplicable(f"other arguments use the loop variable {target}")
     if any(a.keyword.value in ("tenants", "task_callable", "task_name", "run_id") + SPAWNER_OPTIONS
            for a in others):
-        return None  # a task argument the spawner would take for its own
+        raise NotApplicable("a task argument has the name of one of the spawner's own")
     task = code(receiver)
     parts = [f"tenants={code(node.iter)}", f"task_callable={task}.delay", f'task_name="{task.split(".")[-1]}"']
     parts += [f"{a.keyword.value}={code(a.value)}" for a in others]

@@ -122,7 +122,17 @@ def _project_candidates(project: "Project", names: tuple, short: set) -> set[tup
     """(module, name) of the project functions that the settings name: dotted entries
     that point into the project, functions of those names that project files import from
     a project module, and module-level definitions in the parsed files."""
+    memo = project.__dict__.setdefault("_fix_helper_candidates", {})
+    if names not in memo:
+        memo[names] = _find_candidates(project, names, short)
+    return memo[names]
+
+
+def _find_candidates(project: "Project", names: tuple, short: set) -> set[tuple[str, str]]:
     index = project.index
+    # The files that mention the names (the helper's module and its importers may have
+    # been skipped by the prefilter): one byte search, parsed in one batch.
+    index.parse_files_mentioning(tuple(sorted(n.encode() for n in short)))
     found: set[tuple[str, str]] = set()
     for entry in names:
         module, _, name = entry.rpartition(".")
