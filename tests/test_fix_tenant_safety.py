@@ -331,7 +331,7 @@ def test_fix_safety_docs_cover_every_tenancy_mechanism(code):
     from celerylint.rules import all_rules
 
     rule = next(r for r in all_rules() if r.code == code)
-    text = rule.sections()["Fix safety"].lower()
+    text = " ".join(rule.sections()["Fix safety"].lower().split())
     for mechanism in ("explicit restore", "restoring decorator", "context manager", "task_prerun",
                       "schema per tenant"):
         assert mechanism in text, (code, mechanism)

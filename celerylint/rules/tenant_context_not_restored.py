@@ -43,9 +43,21 @@ class TenantContextNotRestored(Rule):
     ```
 
     ## Fix safety
-    Safe: the call goes first (after a docstring), imported from `restore-import`
-    (default `celerylint_runtime`) when the file does not import it yet; a missing
-    `tenant_id` parameter is added as for TEN001.
+    Safe. The fix calls the project's own helper (celerylint.project.tenancy.helpers):
+    a restore function or context manager the file already imports or defines, else the
+    one the project defines (imported from its module; none needed inside that module),
+    else `restore-import` (default `celerylint_runtime`), only when the project depends
+    on celerylint-runtime or has no helper of its own. When no correct helper is known
+    the finding has no fix and says what to configure. A missing `tenant_id` parameter
+    is added as for TEN001. By tenancy mechanism:
+    - explicit restore: `helper(tenant_id)` goes first (after a docstring);
+    - context manager (only a manager, no restore function): the body after the
+      docstring goes inside `with manager(tenant_id):`;
+    - restoring decorator, task_prerun handler / tenant-aware app or task class: the
+      context is provided, TEN003 is not reported, no fix;
+    - schema per tenant: the project's schema helper (configured in `restore-functions`
+      or `context-managers`) is used like a restore function or manager; without one
+      there is no fix.
 
     ## Use instead
     ```python

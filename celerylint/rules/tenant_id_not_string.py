@@ -30,7 +30,14 @@ class TenantIdNotString(Rule):
     ```
 
     ## Fix safety
-    Safe: the value is wrapped in `str(...)`.
+    Safe: `x.id`, `x.pk`, `uuid4()` and `UUID(...)` become `str(...)`; a value that may
+    be None (`get_current_tenant_id()`, outside any tenant) becomes
+    `str(x) if x is not None else None`, so "no tenant" never turns into the tenant
+    `"None"`. The task receives the same tenant as a string, whatever the mechanism:
+    explicit restore and a context manager get `str` ids (what seed-style helpers and
+    celerylint_runtime parse); a restoring decorator, a task_prerun handler / tenant-aware
+    app or task class read the same keyword; schema per tenant: a schema name is already
+    a string and is not reported.
 
     ## Use instead
     ```python
@@ -77,6 +84,31 @@ class TenantIdNotString(Rule):
 
         def export(request):
             report.apply_async(kwargs={"tenant_id": str(request.tenant.pk)}, countdown=5)
+        """,
+    ), (
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import get_current_tenant_id
+
+        @shared_task
+        def report(*, tenant_id=None):
+            pass
+
+        def export_current():
+            report.delay(tenant_id=get_current_tenant_id())
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import get_current_tenant_id
+
+        @shared_task
+        def report(*, tenant_id=None):
+            pass
+
+        def export_current():
+            report.delay(tenant_id=str(get_current_tenant_id()) if get_current_tenant_id() is not None else None)
         """,
     ),)
 

@@ -63,7 +63,17 @@ class TenantIdParameterMissing(Rule):
 
     ## Fix safety
     Safe: a keyword-only parameter with a default breaks no caller. It is added last,
-    before `**kwargs`, after `*args` or a new `*`.
+    before `**kwargs`, after `*args` or a new `*`, and only together with what uses it:
+    the task's existing restore call (TEN004 then passes it `tenant_id`), or TEN003's fix
+    (the same edits); when TEN003 has no fix, neither has TEN001, and the message says
+    what to configure. By tenancy mechanism:
+    - explicit restore: the parameter comes with the project's own restore call
+      (`restore-functions`, defined or imported in the project), never another package's;
+    - restoring decorator, task_prerun handler / tenant-aware app or task class
+      (`tenant-task-bases`): the context is provided, TEN001 is not reported, no fix;
+    - context manager: with TEN003's fix, the body goes inside the project's manager;
+    - schema per tenant: the same as explicit restore, with the project's schema helper
+      (`restore-functions` / `context-managers` naming it).
 
     ## Options
     `tenant-models`, `tenant-model-bases`, `tenant-managers`, `tenant-model`,

@@ -31,7 +31,13 @@ class TenantIdParameterShape(Rule):
     ## Fix safety
     Safe when `tenant_id` is last and only lacks `=None`. Unsafe when the fix changes an
     existing default or moves the parameter (callers passing it positionally would
-    pass something else).
+    pass something else). The fix touches only the signature, so what runs as which
+    tenant depends on the mechanism, unchanged: explicit restore and a context manager
+    get the same `tenant_id` a caller passes by keyword; a restoring decorator, a
+    task_prerun handler / tenant-aware app or task class read the keyword (or header)
+    they read before; schema per tenant: the schema helper gets the same value. A
+    changed default (`"main"` -> `None`) does change the tenant of a caller that relied
+    on it: that is why it is unsafe.
 
     ## Use instead
     ```python

@@ -46,9 +46,20 @@ class TenantLoopWithoutSpawner(Rule):
 
     ## Fix safety
     Unsafe: the tasks start in staggered batches instead of all at once, and logging
-    inside the loop is dropped (the spawner logs each batch). Offered only when the
-    loop body is one keyword-only `.delay(...)` / `.apply_async(kwargs={...})` whose
-    `tenant_id` comes from the loop variable.
+    inside the loop is dropped (the spawner logs each batch). The spawner is the
+    project's own (`spawner-functions`, defined or imported in the project), else
+    `restore-import`'s under the same conditions as TEN003. Offered only when the loop
+    body is one keyword-only `.delay(...)` / `.apply_async(kwargs={...})` plus logging,
+    its `tenant_id` is the tenant attribute the spawner passes (`str(tenant.id)`,
+    `tenant.pk`; a project spawner's is read from its definition), nothing else uses
+    the loop variable, and every apply_async option is one the spawner takes (the
+    runtime's: queue, expires, priority; a project's: none); otherwise the finding says
+    why there is no fix. By tenancy mechanism: explicit restore, a restoring decorator
+    and a context manager get the same `tenant_id` keyword; a task_prerun handler /
+    tenant-aware app or task class read that keyword first; schema per tenant: the
+    runtime spawner passes the schema name under the schema applier, so a loop passing
+    `tenant.id` there is not the same key and the rewrite is refused unless the
+    project's own spawner passes it.
 
     ## Use instead
     ```python
