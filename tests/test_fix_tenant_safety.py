@@ -364,3 +364,18 @@ def test_fixture_projects_fix_cleanly(tmp_path, fixture):
     again = run_cli("check", "--no-cache", "--fix", "--unsafe-fixes", "--format", "json", cwd=root)
     assert json.loads(again.stdout)["summary"]["fixed"] == 0
     assert {p: p.read_bytes() for p in root.rglob("*.py")} == snapshot
+
+
+@pytest.mark.parametrize("before, op, after", [
+    ("def f(\n    tenant_id: str, a: int, b=None\n):\n    pass\n", "param_to_keyword_last",
+     "def f(\n    a: int, b=None, *, tenant_id=None\n):\n    pass\n"),
+    ("def f(\n    a: int, b=None\n):\n    pass\n", "add_tenant_param",
+     "def f(\n    a: int, b=None, *, tenant_id=None\n):\n    pass\n"),
+])
+def test_parameters_before_a_closing_parenthesis_on_its_own_line(before, op, after):
+    """The newline before `)` stays before `)` (it was moved after the new parameter's
+    comma, leaving `*, tenant_id=None):` at column 0)."""
+    from celerylint.diagnostics import Edit
+    from celerylint.fixes.apply import apply_edits
+
+    assert apply_edits(before, [Edit("x.py", (1, 5, 1, 6), op)]) == after

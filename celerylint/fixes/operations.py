@@ -182,6 +182,8 @@ def with_layout(before: list, new: list, followed: bool, opening) -> list:
     """`before + new`, with commas copying the existing layout."""
     if not before:
         return new
+    if not followed:
+        before, new = _move_closing_whitespace(before, new)
     last = before[-1]
     trailing = last.comma
     multiline = isinstance(trailing, cst.Comma) and isinstance(trailing.whitespace_after,
@@ -200,6 +202,17 @@ def with_layout(before: list, new: list, followed: bool, opening) -> list:
     if isinstance(trailing, cst.Comma) and not followed:
         before = before[:-1] + [last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
     return before + new
+
+
+def _move_closing_whitespace(before: list, new: list) -> tuple[list, list]:
+    """The whitespace before the closing parenthesis (a newline, in `def f(\n    a, b\n):`)
+    belongs to the last element: it moves to the new last one."""
+    for attribute in ("whitespace_after_param", "whitespace_after_arg"):
+        space = getattr(before[-1], attribute, None)
+        if space is not None and hasattr(new[-1], attribute) and space != cst.SimpleWhitespace(""):
+            before = before[:-1] + [before[-1].with_changes(**{attribute: cst.SimpleWhitespace("")})]
+            new = new[:-1] + [new[-1].with_changes(**{attribute: space})]
+    return before, new
 
 
 def _param_default_none(node, _):
