@@ -379,3 +379,20 @@ def test_parameters_before_a_closing_parenthesis_on_its_own_line(before, op, aft
     from celerylint.fixes.apply import apply_edits
 
     assert apply_edits(before, [Edit("x.py", (1, 5, 1, 6), op)]) == after
+
+
+def test_a_monorepo_backends_own_declarations_count(tmp_path):
+    """saas-boilerplate's layout: the project root declares nothing, packages/backend
+    declares Django: the runtime is not one of its dependencies, so no runtime import."""
+    tasks = "from celery import shared_task\nfrom docs.models import Note\n\n\n" \
+            "@shared_task\ndef count_notes():\n    return Note.objects.count()\n"
+    root = write_project(tmp_path / "p", {"packages/backend/tenants/models.py": TENANTS,
+                                          "packages/backend/docs/models.py": MODELS,
+                                          "packages/backend/docs/tasks.py": tasks,
+                                          "packages/backend/manage.py": "import django\n"})
+    (root / "pyproject.toml").unlink()
+    (root / "package.json").write_text("{}")
+    (root / "packages" / "backend" / "pyproject.toml").write_text(DECLARED)
+    (root / ".git").mkdir()
+    found = {d["code"]: d for d in _diagnostics(root)}
+    assert not found["TEN003"]["fixable"] and "celerylint-runtime" in found["TEN003"]["message"]

@@ -87,7 +87,7 @@ def fix_helper(project: "Project", rel: str, kind: str) -> Helper | Refusal:
     if source.split(".")[0] == RUNTIME and kind in ("restore", "spawner", "context") \
             and name not in _RUNTIME_API:
         return Refusal(f"{source} has no {name}; configure {_SETTING_KEY[kind]} with the project's own helper")
-    usable = _depends_on_runtime(project) if source.split(".")[0] == RUNTIME else None
+    usable = _depends_on_runtime(project, rel) if source.split(".")[0] == RUNTIME else None
     if usable is False:
         return Refusal(f"the project defines no {kind} helper and does not depend on celerylint-runtime: add "
                        f"celerylint-runtime to its dependencies, or name the project's own helper in "
@@ -161,15 +161,22 @@ _RUNTIME_DIST = re.compile(r"(?<![\w.-])celerylint[-_.]runtime(?![\w.-])", re.IG
 _FRAMEWORK_DIST = re.compile(r"(?<![\w.-])(celery|django)(?![\w.-])", re.IGNORECASE)
 
 
-def _depends_on_runtime(project: "Project") -> bool | None:
+def _depends_on_runtime(project: "Project", rel: str) -> bool | None:
     """True: the project declares celerylint-runtime, or already imports it; False: it
     declares Celery or Django but not celerylint-runtime; None: it declares nothing we
-    can read (its runtime is declared elsewhere)."""
+    can read (its runtime is declared elsewhere). Declarations are read in the folders
+    from the file's up to the project root (a monorepo's backend declares its own)."""
     for _, facts in list(project.index.parsed()):
         if any(t and t[0] == RUNTIME for t in facts.imports.values()) or any(
                 s.split(".")[0] == RUNTIME for s in facts.star_imports):
             return True
-    texts = _declaration_texts(project.index.root)
+    texts = []
+    folder = os.path.dirname(rel)
+    while True:
+        texts += _declaration_texts(os.path.join(project.index.root, folder))
+        if not folder:
+            break
+        folder = os.path.dirname(folder)
     if any(_RUNTIME_DIST.search(t) for t in texts):
         return True
     if any(_FRAMEWORK_DIST.search(t) for t in texts):
