@@ -396,3 +396,16 @@ def test_a_monorepo_backends_own_declarations_count(tmp_path):
     (root / ".git").mkdir()
     found = {d["code"]: d for d in _diagnostics(root)}
     assert not found["TEN003"]["fixable"] and "celerylint-runtime" in found["TEN003"]["message"]
+
+
+def test_ten002_does_not_move_or_change_the_default_under_a_caller_that_relies_on_it(tmp_path):
+    tasks = ("from celery import shared_task\n\n\n@shared_task\ndef rebuild(tenant_id, full=False):\n    pass\n\n\n"
+             "@shared_task\ndef refresh(tenant_id='main'):\n    pass\n\n\n"
+             "@shared_task\ndef reload(tenant_id, full=False):\n    pass\n")
+    views = ("from docs.tasks import rebuild, refresh, reload\n\n\ndef view(t):\n    rebuild.delay(t, True)\n"
+             "    refresh.delay()\n    reload.delay(tenant_id=t, full=True)\n")
+    root = _project(tmp_path, {"docs/tasks.py": tasks, "docs/views.py": views})
+    found = {d["line"]: d for d in _diagnostics(root, "--select", "TEN002")}
+    assert not found[5]["fixable"] and "docs/views.py enqueues rebuild without tenant_id by name" in found[5]["message"]
+    assert not found[10]["fixable"]
+    assert found[15]["fixable"]
