@@ -409,3 +409,14 @@ def test_ten002_does_not_move_or_change_the_default_under_a_caller_that_relies_o
     assert not found[5]["fixable"] and "docs/views.py enqueues rebuild without tenant_id by name" in found[5]["message"]
     assert not found[10]["fixable"]
     assert found[15]["fixable"]
+
+
+def test_ten001_alone_brings_the_restore_it_serves(tmp_path):
+    """`--select TEN001 --fix` never leaves a tenant_id that nothing uses."""
+    tasks = "from celery import shared_task\nfrom docs.models import Note\n\n\n" \
+            "@shared_task\ndef count_notes():\n    return Note.objects.count()\n"
+    root = _project(tmp_path, {"docs/tenancy.py": OWN_TENANCY, "docs/tasks.py": tasks})
+    run_cli("check", "--no-cache", "--fix", "--select", "TEN001", cwd=root)
+    assert (root / "docs" / "tasks.py").read_text().endswith(
+        "def count_notes(*, tenant_id=None):\n    restore_tenant_context(tenant_id)\n    return Note.objects.count()\n")
+    assert "from docs.tenancy import restore_tenant_context\n" in (root / "docs" / "tasks.py").read_text()

@@ -87,7 +87,13 @@ def fix_helper(project: "Project", rel: str, kind: str) -> Helper | Refusal:
     if source.split(".")[0] == RUNTIME and kind in ("restore", "spawner", "context") \
             and name not in _RUNTIME_API:
         return Refusal(f"{source} has no {name}; configure {_SETTING_KEY[kind]} with the project's own helper")
-    usable = _depends_on_runtime(project, rel) if source.split(".")[0] == RUNTIME else None
+    usable = None
+    if source.split(".")[0] == RUNTIME:
+        memo = project.__dict__.setdefault("_fix_helper_runtime", {})
+        folder = os.path.dirname(rel)
+        if folder not in memo:
+            memo[folder] = _depends_on_runtime(project, rel)
+        usable = memo[folder]
     if usable is False:
         return Refusal(f"the project defines no {kind} helper and does not depend on celerylint-runtime: add "
                        f"celerylint-runtime to its dependencies, or name the project's own helper in "
