@@ -2,7 +2,7 @@
 layers below it, and no module imports itself back through others.
 
     entry points (cli, codemods, docs, server, __main__)
-        -> engine -> rules -> project -> facts
+        -> engine -> rules -> project -> facts;  engine -> fixes (dry runs, issue 11)
     rules -> diagnostics (Fix, Edit: plain data), never fixes
     fixes -> diagnostics;  output -> diagnostics;  config imports nothing of ours
     engine -> baseline -> diagnostics
@@ -31,7 +31,9 @@ ALLOWED = {
     # baseline.py: reading, matching and writing baseline files; plain data over findings.
     # The engine applies a baseline in the same pass as noqa (SUP001 reports stale entries).
     "baseline": {"diagnostics"},
-    "engine": {"facts", "project", "rules", "config", "diagnostics", "baseline"},
+    # The engine dry-runs the fixes that check the code themselves (TEN007's loop
+    # rewrite), so a finding is called fixable only when its fix applies (issue 11).
+    "engine": {"facts", "project", "rules", "config", "diagnostics", "baseline", "fixes"},
     "entry": {"engine", "rules", "project", "facts", "fixes", "output", "config", "diagnostics", "baseline"},
 }
 ENTRY_POINTS = {"cli", "codemods", "docs", "server", "__main__"}

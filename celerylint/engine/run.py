@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from celerylint.baseline import Baseline
 from celerylint.config import Settings, check_codes
 from celerylint.diagnostics import Diagnostic
+from celerylint.fixes.apply import CONDITIONAL_OPS
 from celerylint.engine.discover import discover, explicit_file
 from celerylint.engine.cache import PARSE
 from celerylint.engine.load import DemandLoader, FactLoading
@@ -140,6 +141,10 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                 elif how is None:
                     diagnostics.append(diag)
         diagnostics = sorted(set(diagnostics))
+        if any(d.fix is not None and any(e.op in CONDITIONAL_OPS for e in d.fix.edits) for d in diagnostics):
+            from celerylint.fixes.apply import confirm_fixable
+
+            diagnostics = confirm_fixable(diagnostics, root, run.overlay)
         baselined, stale = 0, []
         if baseline is not None:
             match = baseline.apply(diagnostics, lambda rel: not paths or rel in scoped, codes)

@@ -182,6 +182,8 @@ def with_layout(before: list, new: list, followed: bool, opening) -> list:
     """`before + new`, with commas copying the existing layout."""
     if not before:
         return new
+    if not followed:
+        before, new = _move_closing_whitespace(before, new)
     last = before[-1]
     trailing = last.comma
     multiline = isinstance(trailing, cst.Comma) and isinstance(trailing.whitespace_after,
@@ -200,6 +202,17 @@ def with_layout(before: list, new: list, followed: bool, opening) -> list:
     if isinstance(trailing, cst.Comma) and not followed:
         before = before[:-1] + [last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))]
     return before + new
+
+
+def _move_closing_whitespace(before: list, new: list) -> tuple[list, list]:
+    """The whitespace before the closing parenthesis (a newline, in `def f(\n    a, b\n):`)
+    belongs to the last element: it moves to the new last one."""
+    for attribute in ("whitespace_after_param", "whitespace_after_arg"):
+        space = getattr(before[-1], attribute, None)
+        if space is not None and hasattr(new[-1], attribute) and space != cst.SimpleWhitespace(""):
+            before = before[:-1] + [before[-1].with_changes(**{attribute: cst.SimpleWhitespace("")})]
+            new = new[:-1] + [new[-1].with_changes(**{attribute: space})]
+    return before, new
 
 
 def _param_default_none(node, _):
@@ -299,51 +312,130 @@ def _add_keyword(node, arg):
     return node.with_changes(args=with_layout(list(node.args), [keyword], False, node.whitespace_before_args))
 
 
-def _loop_to_spawner(node, spawner: str):
-    """`for tenant in TENANTS: [logging;] task.delay(k=v, tenant_id=str(tenant.id))` ->
-    `spawner(tenants=TENANTS, task_callable=task.delay, task_name="task", k=v)`. Only
-    when the body is that single keyword-only call (plus logging calls), its tenant_id
-    comes from the loop variable and nothing else does."""
-    if not isinstance(node, cst.For) or not isinstance(node.target, cst.Name) or node.orelse is not None \
-            or not isinstance(node.body, cst.IndentedBlock):
+def _wrap_context(node, name: str):
+    """The body (after a docstring) inside `with <name>(tenant_id):`."""
+    if not isinstance(node, cst.FunctionDef) or not isinstance(node.body, cst.IndentedBlock):
         return None
+    body = list(node.body.body)
+    at = 1 if body and is_docstring(body[0]) else 0
+    if at >= len(body):
+        return None
+    call = cst.Call(func=cst.Name(name), args=[cst.Arg(cst.Name("tenant_id"))])
+    inner = cst.IndentedBlock(body=body[at:])
+    block = cst.With(items=[cst.WithItem(item=call)], body=inner)
+    return node.with_changes(body=node.body.with_changes(body=body[:at] + [block]))
+
+
+def _str_or_none(node, _):
+    """`str(x) if x is not None else None` (x: a name, an attribute chain or a call of a
+    tenant getter, evaluated twice)."""
+    if not isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+        return None
+    converted = cst.Call(func=cst.Name("str"), args=[cst.Arg(value=node)])
+    test = cst.Comparison(left=node, comparisons=[cst.ComparisonTarget(operator=cst.IsNot(),
+                                                                        comparator=cst.Name("None"))])
+    return cst.IfExp(test=test, body=converted, orelse=cst.Name("None"))
+
+
+# apply_async options the runtime spawner takes (it computes the countdown itself).
+SPAWNER_OPTIONS = ("queue", "expires", "priority")
+
+
+def _loop_to_spawner(node, arg):
+    """`for tenant in TENANTS: [logging;] task.delay(k=v, tenant_id=str(tenant.id))` ->
+    `spawner(tenants=TENANTS, task_callable=task.delay, task_name="task", k=v)`.
+
+    `arg`: (the spawner's local name, the tenant attributes it passes as tenant_id, the
+    apply_async options it takes). Only when the body is that single keyword-only call
+    (plus logging calls), its tenant_id is `tenant.<attribute>` (or `str()` of it) of the
+    loop variable with an attribute the spawner passes too, nothing else uses the loop
+    variable, and every apply_async option is one the spawner takes (kept as its own
+    keyword argument). Otherwise None: the rewrite would change which tenant a task runs
+    as, or drop an option."""
+    spawner, keys, options = arg if isinstance(arg, tuple) else (arg, ("id", "pk"), ())
+    if not isinstance(node, cst.For):
+        return None
+    if not isinstance(node.target, cst.Name) or node.orelse is not None \
+            or not isinstance(node.body, cst.IndentedBlock) or node.asynchronous is not None:
+        raise NotApplicable("the loop's shape (target, else, async) is not a plain `for tenant in ...`")
     target = node.target.value
     enqueue = None
     for stmt in node.body.body:
         if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
                 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.Call)):
-            return None
+            raise NotApplicable("the loop body does more than enqueue (and log)")
         call = stmt.body[0].value
         if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("delay", "apply_async"):
             if enqueue is not None:
-                return None
+                raise NotApplicable("the loop enqueues more than one task")
             enqueue = call
+        elif not _is_logging(call):
+            raise NotApplicable("the loop body does more than enqueue (and log)")
     if enqueue is None:
-        return None
+        raise NotApplicable("the loop body does not enqueue with .delay or .apply_async")
     receiver = enqueue.func.value
+    kept_options = []
     if enqueue.func.attr.value == "delay":
         arguments = list(enqueue.args)
-    else:  # apply_async(kwargs={...}) and nothing else
-        if len(enqueue.args) != 1 or enqueue.args[0].keyword is None or enqueue.args[0].keyword.value != "kwargs" \
-                or not isinstance(enqueue.args[0].value, cst.Dict):
-            return None
-        arguments = []
-        for element in enqueue.args[0].value.elements:
-            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
-                return None
-            arguments.append(cst.Arg(keyword=cst.Name(element.key.evaluated_value), value=element.value))
-    if any(a.keyword is None for a in arguments):
-        return None
+    else:  # apply_async(kwargs={...}, <options the spawner takes>)
+        arguments = None
+        for argument in enqueue.args:
+            if argument.keyword is None or argument.star:
+                raise NotApplicable("apply_async takes positional or unpacked arguments")
+            keyword = argument.keyword.value
+            if keyword == "kwargs" and isinstance(argument.value, cst.Dict):
+                arguments = []
+                for element in argument.value.elements:
+                    if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+                        raise NotApplicable("the task's kwargs are not a dict of literal keys")
+                    arguments.append(cst.Arg(keyword=cst.Name(element.key.evaluated_value), value=element.value))
+            elif keyword in options:
+                kept_options.append(argument)
+            else:  # args=, countdown=, eta=, headers=...
+                raise NotApplicable(f"the spawner cannot keep the enqueue's {keyword}= option"
+                                    + (f" (it takes {', '.join(options)})" if options else ""))
+        if arguments is None:
+            raise NotApplicable("apply_async has no kwargs={...} dict")
+    if any(a.keyword is None or a.star for a in arguments):
+        raise NotApplicable("the task gets positional or unpacked arguments")
     code = cst.Module([]).code_for_node
     tenant = [a for a in arguments if a.keyword.value == "tenant_id"]
     others = [a for a in arguments if a.keyword.value != "tenant_id"]
-    if len(tenant) != 1 or target not in _names(tenant[0].value) or any(target in _names(a.value) for a in others):
-        return None
+    if len(tenant) != 1:
+        raise NotApplicable("the enqueue passes no tenant_id keyword")
+    key = _tenant_key(tenant[0].value, target)
+    if key not in keys:
+        shown = cst.Module([]).code_for_node(tenant[0].value)
+        raise NotApplicable(f"the loop passes tenant_id={shown}, while the spawner passes {target}."
+                            f"{' or '.join(keys)}: it would change which tenant each task runs as")
+    if any(target in _names(a.value) for a in others + kept_options):
+        raise NotApplicable(f"other arguments use the loop variable {target}")
+    if any(a.keyword.value in ("tenants", "task_callable", "task_name", "run_id") + SPAWNER_OPTIONS
+           for a in others):
+        raise NotApplicable("a task argument has the name of one of the spawner's own")
     task = code(receiver)
     parts = [f"tenants={code(node.iter)}", f"task_callable={task}.delay", f'task_name="{task.split(".")[-1]}"']
     parts += [f"{a.keyword.value}={code(a.value)}" for a in others]
+    parts += [f"{a.keyword.value}={code(a.value)}" for a in kept_options]
     call = cst.parse_expression(f"{spawner}({', '.join(parts)})")
     return cst.SimpleStatementLine(body=[cst.Expr(call)], leading_lines=node.leading_lines)
+
+
+def _tenant_key(value, target: str) -> str | None:
+    """`x` of `target.x` or `str(target.x)`, else None."""
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "str" \
+            and len(value.args) == 1 and value.args[0].keyword is None and not value.args[0].star:
+        value = value.args[0].value
+    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == target:
+        return value.attr.value
+    return None
+
+
+def _is_logging(call) -> bool:
+    func = call.func
+    return (isinstance(func, cst.Attribute) and func.attr.value in
+            ("debug", "info", "warning", "warn", "error", "exception", "critical", "log")) \
+        or (isinstance(func, cst.Name) and func.value == "print")
 
 
 def _names(node) -> set[str]:
@@ -369,4 +461,6 @@ OPERATIONS: dict[str, Callable] = {
     "add_expires": _add_expires,
     "add_keyword": _add_keyword,
     "loop_to_spawner": _loop_to_spawner,
+    "wrap_context": _wrap_context,
+    "str_or_none": _str_or_none,
 }

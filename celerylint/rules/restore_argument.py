@@ -24,7 +24,13 @@ class RestoreArgument(Rule):
     ```
 
     ## Fix safety
-    Safe, when the task has a `tenant_id` parameter: the argument becomes `tenant_id`.
+    Safe, when the task has a `tenant_id` parameter: the argument becomes `tenant_id`,
+    the tenant its caller passes, in the same helper call. By tenancy mechanism: explicit
+    restore and a context manager (`with manager(x)` -> `with manager(tenant_id)`) keep
+    their own helper; a restoring decorator, a task_prerun handler / tenant-aware app or
+    task class already set the caller's tenant, which the call now restores again instead
+    of replacing it with another; schema per tenant: the schema helper gets the caller's
+    tenant.
 
     ## Use instead
     ```python

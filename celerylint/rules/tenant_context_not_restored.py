@@ -1,5 +1,5 @@
-from celerylint.diagnostics import SAFE, Edit, Fix
-from celerylint.rules.fixing import imported_name
+from celerylint.diagnostics import SAFE
+from celerylint.rules.fixing import restore_fix
 from celerylint.rules.base import Rule, task_entity
 
 
@@ -54,9 +54,21 @@ class TenantContextNotRestored(Rule):
     statement that clears the tenant (`set_current_tenant(None)`) makes the task global.
 
     ## Fix safety
-    Safe: the call goes first (after a docstring), imported from `restore-import`
-    (default `celerylint_runtime`) when the file does not import it yet; a missing
-    `tenant_id` parameter is added as for TEN001.
+    Safe. The fix calls the project's own helper (celerylint.project.tenancy.helpers):
+    a restore function or context manager the file already imports or defines, else the
+    one the project defines (imported from its module; none needed inside that module),
+    else `restore-import` (default `celerylint_runtime`), only when the project depends
+    on celerylint-runtime or has no helper of its own. When no correct helper is known
+    the finding has no fix and says what to configure. A missing `tenant_id` parameter
+    is added as for TEN001. By tenancy mechanism:
+    - explicit restore: `helper(tenant_id)` goes first (after a docstring);
+    - context manager (only a manager, no restore function): the body after the
+      docstring goes inside `with manager(tenant_id):`;
+    - restoring decorator, task_prerun handler / tenant-aware app or task class: the
+      context is provided, TEN003 is not reported, no fix;
+    - schema per tenant: the project's schema helper (configured in `restore-functions`
+      or `context-managers`) is used like a restore function or manager; without one
+      there is no fix.
 
     ## Use instead
     ```python
@@ -181,24 +193,9 @@ class TenantContextNotRestored(Rule):
             use = tenancy.task_use(task)
             if use is None or tenancy.restores_first(task) or tenancy.context_provided(task):
                 continue
+            fix = restore_fix(project, task, tenancy.task_function(task))
+            note = f" (no fix: {fix})" if isinstance(fix, str) else ""
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
-                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement",
-                              fix=_fix(project, task, tenancy.task_function(task)), entity=task_entity(task))
-
-
-def _fix(project, task, fn):
-    """`restore_tenant_context(tenant_id)` first (after the docstring), imported from
-    `restore-import` when the file lacks it; the parameter too when it is missing."""
-    if task.kind == "class" or fn is None:
-        return None
-    settings = project.settings
-    name = imported_name(project.index.parsed_facts(task.rel), task.rel, settings.restore_import,
-                         settings.restore_functions[0].rsplit(".", 1)[-1])
-    if name is None:
-        return None
-    local, imports = name
-    edits = (Edit(task.rel, task.def_span, "insert_restore", local),) + imports
-    if not any(p.name == "tenant_id" for p in fn.params):
-        edits = (Edit(task.rel, task.def_span, "add_tenant_param"),) + edits
-    return Fix(SAFE, edits)
+                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement"
+                              + note, fix=None if isinstance(fix, str) else fix, entity=task_entity(task))

@@ -1,4 +1,5 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
+from celerylint.facts.model import CallExpr
 from celerylint.project.tenancy import non_string_tenant
 from celerylint.rules.base import Rule, function_entity
 
@@ -29,7 +30,14 @@ class TenantIdNotString(Rule):
     ```
 
     ## Fix safety
-    Safe: the value is wrapped in `str(...)`.
+    Safe: `x.id`, `x.pk`, `uuid4()` and `UUID(...)` become `str(...)`; a value that may
+    be None (`get_current_tenant_id()`, outside any tenant) becomes
+    `str(x) if x is not None else None`, so "no tenant" never turns into the tenant
+    `"None"`. The task receives the same tenant as a string, whatever the mechanism:
+    explicit restore and a context manager get `str` ids (what seed-style helpers and
+    celerylint_runtime parse); a restoring decorator, a task_prerun handler / tenant-aware
+    app or task class read the same keyword; schema per tenant: a schema name is already
+    a string and is not reported.
 
     ## Use instead
     ```python
@@ -77,6 +85,31 @@ class TenantIdNotString(Rule):
         def export(request):
             report.apply_async(kwargs={"tenant_id": str(request.tenant.pk)}, countdown=5)
         """,
+    ), (
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import get_current_tenant_id
+
+        @shared_task
+        def report(*, tenant_id=None):
+            pass
+
+        def export_current():
+            report.delay(tenant_id=get_current_tenant_id())
+        """,
+        """
+        # shop/tasks.py
+        from celery import shared_task
+        from celerylint_runtime import get_current_tenant_id
+
+        @shared_task
+        def report(*, tenant_id=None):
+            pass
+
+        def export_current():
+            report.delay(tenant_id=str(get_current_tenant_id()) if get_current_tenant_id() is not None else None)
+        """,
     ),)
 
     def check(self, project):
@@ -87,5 +120,18 @@ class TenantIdNotString(Rule):
             if shown is None:
                 continue
             span = facts.spans[site.tenant_span]
-            yield self.report(source.rel, span, f"tenant_id={shown} is not a string; pass str({shown})",
-                              fix=Fix(SAFE, (Edit(source.rel, span, "wrap_str"),)), entity=function_entity(site.function))
+            if may_be_none(site.tenant_value):
+                advice = f"pass str({shown}) if it is not None"
+                fix = Fix(SAFE, (Edit(source.rel, span, "str_or_none"),))
+            else:
+                advice = f"pass str({shown})"
+                fix = Fix(SAFE, (Edit(source.rel, span, "wrap_str"),))
+            yield self.report(source.rel, span, f"tenant_id={shown} is not a string; {advice}",
+                              fix=fix, entity=function_entity(site.function))
+
+
+def may_be_none(value) -> bool:
+    """A getter of the current tenant returns None outside any tenant: `str()` of it
+    would make "no tenant" the tenant "None". Ids (`x.id`, `x.pk`) and new UUIDs are
+    values."""
+    return type(value) is CallExpr and bool(value.callee) and value.callee[-1] not in ("uuid4", "uuid1", "UUID")

@@ -1,5 +1,6 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.rules.base import Rule, task_entity
+from celerylint.rules.fixing import restore_fix
 
 
 class TenantIdParameterMissing(Rule):
@@ -69,7 +70,17 @@ class TenantIdParameterMissing(Rule):
 
     ## Fix safety
     Safe: a keyword-only parameter with a default breaks no caller. It is added last,
-    before `**kwargs`, after `*args` or a new `*`.
+    before `**kwargs`, after `*args` or a new `*`, and only together with what uses it:
+    the task's existing restore call (TEN004 then passes it `tenant_id`), or TEN003's fix
+    (the same edits); when TEN003 has no fix, neither has TEN001, and the message says
+    what to configure. By tenancy mechanism:
+    - explicit restore: the parameter comes with the project's own restore call
+      (`restore-functions`, defined or imported in the project), never another package's;
+    - restoring decorator, task_prerun handler / tenant-aware app or task class
+      (`tenant-task-bases`): the context is provided, TEN001 is not reported, no fix;
+    - context manager: with TEN003's fix, the body goes inside the project's manager;
+    - schema per tenant: the same as explicit restore, with the project's schema helper
+      (`restore-functions` / `context-managers` naming it).
 
     ## Options
     `tenant-models`, `tenant-model-bases`, `tenant-managers`, `tenant-model`,
@@ -143,8 +154,21 @@ class TenantIdParameterMissing(Rule):
             use = tenancy.task_use(task)
             if use is None or tenancy.context_provided(task) or tenancy.restored_from_other(task):
                 continue
-            fix = None if task.kind == "class" else Fix(
-                SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),))
+            fix = _fix(project, task, fn)
+            note = f" (no fix: {fix})" if isinstance(fix, str) else ""
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but has no tenant_id "
-                              "parameter; add `*, tenant_id=None`", fix=fix, entity=task_entity(task))
+                              "parameter; add `*, tenant_id=None`" + note,
+                              fix=None if isinstance(fix, str) else fix, entity=task_entity(task))
+
+
+def _fix(project, task, fn):
+    """The parameter only together with what uses it: the task's existing restore call
+    or context manager (TEN004 then points it at `tenant_id`), else the same fix as
+    TEN003's (parameter and restore). A string when neither is possible."""
+    if task.kind == "class":
+        return "a Task class's run() is not rewritten"
+    tenancy = project.tenancy
+    if tenancy.restores_first(task) or tenancy.restore_calls(task):
+        return Fix(SAFE, (Edit(task.rel, task.def_span, "add_tenant_param"),))
+    return restore_fix(project, task, fn)

@@ -31,7 +31,13 @@ class TenantIdParameterShape(Rule):
     ## Fix safety
     Safe when `tenant_id` is last and only lacks `=None`. Unsafe when the fix changes an
     existing default or moves the parameter (callers passing it positionally would
-    pass something else).
+    pass something else). The fix touches only the signature, so what runs as which
+    tenant depends on the mechanism, unchanged: explicit restore and a context manager
+    get the same `tenant_id` a caller passes by keyword; a restoring decorator, a
+    task_prerun handler / tenant-aware app or task class read the keyword (or header)
+    they read before; schema per tenant: the schema helper gets the same value. A
+    changed default (`"main"` -> `None`) does change the tenant of a caller that relied
+    on it: that is why it is unsafe.
 
     ## Use instead
     ```python
@@ -110,20 +116,32 @@ class TenantIdParameterShape(Rule):
                 if param.default is None and last:
                     problem, fix = "is required", Fix(SAFE, (Edit(task.rel, span, "param_default_none"),))
                 elif param.default is None:
-                    problem, fix = "is required", _move(task)
+                    problem, fix = "is required", _move(project, task)
                 elif param.default != Num(None):
                     problem = "has a default other than None"
-                    fix = Fix(UNSAFE, (Edit(task.rel, span, "param_default_none"),)) \
-                        if last else _move(task)
+                    fix = _guarded(project, task, Fix(UNSAFE, (Edit(task.rel, span, "param_default_none"),))) \
+                        if last else _move(project, task)
                 elif not last:
-                    problem, fix = "is not the last parameter", _move(task)
+                    problem, fix = "is not the last parameter", _move(project, task)
                 else:
                     continue
+                note = f" (no fix: {fix})" if isinstance(fix, str) else ""
                 yield self.report(task.rel, span, f"tenant_id of task {task.function} {problem}; "
-                                                  "declare it last as `*, tenant_id=None`", fix=fix,
-                                  entity=task_entity(task))
+                                                  "declare it last as `*, tenant_id=None`" + note,
+                                  fix=None if isinstance(fix, str) else fix, entity=task_entity(task))
 
 
-def _move(task):
+def _move(project, task):
     """Reordering parameters changes what positional callers pass: unsafe."""
-    return Fix(UNSAFE, (Edit(task.rel, task.def_span, "param_to_keyword_last"),))
+    return _guarded(project, task, Fix(UNSAFE, (Edit(task.rel, task.def_span, "param_to_keyword_last"),)))
+
+
+def _guarded(project, task, fix):
+    """`fix` (moving the parameter or changing its default), unless an enqueue of the
+    task does not pass tenant_id by name: that caller's tenant (positional, or the
+    default) would change. A string saying so then."""
+    for source, _, site, target in project.tenancy.enqueue_sites():
+        if target == task and site.tenant != "given":
+            return (f"{source.rel} enqueues {task.function} without tenant_id by name: moving the parameter or "
+                    "changing its default would change the tenant that call runs as")
+    return fix

@@ -1,5 +1,4 @@
 from celerylint.diagnostics import UNSAFE, Edit, Fix
-from celerylint.rules.fixing import imported_name
 from celerylint.rules.base import Rule, task_entity
 
 
@@ -47,9 +46,20 @@ class TenantLoopWithoutSpawner(Rule):
 
     ## Fix safety
     Unsafe: the tasks start in staggered batches instead of all at once, and logging
-    inside the loop is dropped (the spawner logs each batch). Offered only when the
-    loop body is one keyword-only `.delay(...)` / `.apply_async(kwargs={...})` whose
-    `tenant_id` comes from the loop variable.
+    inside the loop is dropped (the spawner logs each batch). The spawner is the
+    project's own (`spawner-functions`, defined or imported in the project), else
+    `restore-import`'s under the same conditions as TEN003. Offered only when the loop
+    body is one keyword-only `.delay(...)` / `.apply_async(kwargs={...})` plus logging,
+    its `tenant_id` is the tenant attribute the spawner passes (`str(tenant.id)`,
+    `tenant.pk`; a project spawner's is read from its definition), nothing else uses
+    the loop variable, and every apply_async option is one the spawner takes (the
+    runtime's: queue, expires, priority; a project's: none); otherwise the finding says
+    why there is no fix. By tenancy mechanism: explicit restore, a restoring decorator
+    and a context manager get the same `tenant_id` keyword; a task_prerun handler /
+    tenant-aware app or task class read that keyword first; schema per tenant: the
+    runtime spawner passes the schema name under the schema applier, so a loop passing
+    `tenant.id` there is not the same key and the rewrite is refused unless the
+    project's own spawner passes it.
 
     ## Use instead
     ```python
@@ -169,19 +179,31 @@ class TenantLoopWithoutSpawner(Rule):
                     continue
                 reported.add((source.rel, loop.span))
                 facts = project.index.parsed_facts(source.rel)
+                fix = _fix(project, source.rel, facts, loop)
+                note = f" (no fix: {fix})" if isinstance(fix, str) else ""
                 yield self.report(source.rel, facts.spans[loop.span],
                                   f"wrapper task {task.function} enqueues one task per tenant in a loop; use "
-                                  "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them",
-                                  fix=_fix(project, source.rel, facts, loop), entity=task_entity(task))
+                                  "spawn_tenant_tasks_with_rate_limiting(...) to batch and stagger them" + note,
+                                  fix=None if isinstance(fix, str) else fix, entity=task_entity(task))
 
 
 def _fix(project, rel, facts, loop):
-    """The loop becomes one spawner call, when its body is only the enqueue (and logging)."""
+    """The loop becomes one call of the project's spawner, when its body is only the
+    enqueue (and logging), the spawner passes the same tenant key and takes every option
+    of the enqueue. The operation checks the loop itself; `fixable` is confirmed by a dry
+    run (celerylint.fixes.apply.confirm_fixable). A string says why there is no fix."""
+    from celerylint.project.tenancy.helpers import Helper, fix_helper, spawner_contract
+
     if not loop.only_enqueue:
-        return None
-    spawner = project.settings.spawner_functions[0].rsplit(".", 1)[-1]
-    name = imported_name(facts, rel, project.settings.restore_import, spawner)
-    if name is None:
-        return None
-    local, imports = name
-    return Fix(UNSAFE, (Edit(rel, facts.spans[loop.span], "loop_to_spawner", local),) + imports)
+        return "the loop does more than enqueue one task per tenant"
+    helper = fix_helper(project, rel, "spawner")
+    if not isinstance(helper, Helper):
+        return helper.reason
+    contract = spawner_contract(project, helper)
+    if not isinstance(contract, tuple):
+        return contract.reason
+    keys, options = contract
+    edits = (Edit(rel, facts.spans[loop.span], "loop_to_spawner", (helper.local, keys, options)),)
+    if helper.source is not None:
+        edits += (Edit(rel, None, "import", (helper.source, helper.name)),)
+    return Fix(UNSAFE, edits)

@@ -69,6 +69,11 @@ class WrapperRestoresContext(Rule):
     ## Fix safety
     Safe: the statement that is only the restore call is removed; a `with` block loses
     the context manager (its body stays, dedented) unless the manager is bound with `as`.
+    Spawned tasks carry their own `tenant_id`, so no task's tenant changes. By tenancy
+    mechanism: explicit restore (the call) and context manager (the `with`) are what is
+    removed; a restoring decorator, a task_prerun handler / tenant-aware app or task
+    class still see no tenant for the wrapper (it takes none); schema per tenant: the
+    wrapper runs in the public schema, where the tenant list lives.
 
     ## Use instead
     ```python

@@ -40,6 +40,8 @@ if not os.environ.get("CELERYLINT_TEST_POOL"):
     # Keep the worker's database connection across tasks (Celery's Django fix-up closes
     # it after every task otherwise): the reuse where a tenant could leak.
     app.conf.CELERY_DB_REUSE_MAX = 1000
+if os.environ.get("CELERYLINT_TEST_IMPORTS"):  # task modules of test_fix_runtime.py (fixed by celerylint)
+    app.conf.imports = tuple(os.environ["CELERYLINT_TEST_IMPORTS"].split(","))
 if not os.environ.get("CELERYLINT_NO_INSTALL"):
     install(app)  # else only the TenantAwareTask base below installs the propagation
 

@@ -1,0 +1,285 @@
+"""Which of the project's own helpers a fix should call (issue 11, RULES.md §2 TEN003 /
+TEN007): `fix_helper(project, rel, kind)` is the one place that decides.
+
+A fix must never change which tenant a task runs as, so it uses the restore function,
+context manager or spawner the project already uses, in this order:
+
+1. a name the file already binds (imported or defined there) that the settings name
+   (`restore-functions`, `context-managers`, `spawner-functions`): no import needed;
+2. a function of that name defined in a project module (found through the project's
+   imports of it, its definitions in parsed files, or a dotted entry of the setting):
+   imported from there; several different ones and none clearly the project's: unknown;
+3. `restore-import` (default `celerylint_runtime`): when it is a project module, or the
+   project depends on celerylint-runtime (its declared dependencies, or it imports
+   celerylint_runtime already), or it has no helper of its own and declares no
+   dependencies that would be missing it.
+
+Otherwise the helper is unknown and the fix is not offered; `Refusal.reason` says what
+to configure. The tenancy mechanisms of issue 10 (detected restore functions and
+managers) can add candidates in `_project_candidates` without changing the callers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celerylint.project import Project
+
+RUNTIME = "celerylint_runtime"
+KINDS = {"restore": "restore_functions", "context": "context_managers", "spawner": "spawner_functions"}
+_SETTING_KEY = {"restore": "restore-functions", "context": "context-managers", "spawner": "spawner-functions"}
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A helper a fix can call in file `rel`: `local` is the name to write there,
+    `source` the module to import it from (None: the file already binds it)."""
+
+    local: str
+    source: str | None
+    name: str  # its name in `source`
+    qualified: str  # module.name where it is defined (celerylint_runtime.x for the runtime's)
+
+    @property
+    def is_runtime(self) -> bool:
+        return self.qualified.split(".")[0] == RUNTIME
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # why no helper is known, and what to configure
+
+
+def fix_helper(project: "Project", rel: str, kind: str) -> Helper | Refusal:
+    """The `kind` ("restore", "context" or "spawner") helper fixes in `rel` should use."""
+    index = project.index
+    settings = project.settings
+    names = getattr(settings, KINDS[kind])
+    facts = index.parsed_facts(rel)
+    if facts is None or not names:
+        return Refusal(f"no {kind} helper is configured ({_SETTING_KEY[kind]})")
+    short = {n.rsplit(".", 1)[-1] for n in names}
+    # 1. bound in the file: imported, or defined at module level
+    for local, target in sorted(facts.imports.items()):
+        if _matches(target, names):
+            return Helper(local, None, target[-1], ".".join(target))
+    for name in sorted(short):
+        if name in facts.assigns and _defines_function(facts, name):
+            return Helper(name, None, name, f"{facts.module}.{name}")
+    # 2. defined in the project
+    found = _project_candidates(project, names, short)
+    if len(found) == 1:
+        module, name = next(iter(found))
+        return _importable(facts, module, name)
+    if len(found) > 1:
+        listed = ", ".join(sorted(f"{m}.{n}" for m, n in found))
+        return Refusal(f"the project defines several {kind} helpers ({listed}); name the one to use in "
+                       f"{_SETTING_KEY[kind]} as a dotted path")
+    # 3. restore-import
+    source = settings.restore_import
+    name = sorted(short)[0] if len(short) == 1 else names[0].rsplit(".", 1)[-1]
+    if source.split(".")[0] in index.top_packages:
+        return _importable(facts, source, name)
+    if source.split(".")[0] == RUNTIME and kind in ("restore", "spawner", "context") \
+            and name not in _RUNTIME_API:
+        return Refusal(f"{source} has no {name}; configure {_SETTING_KEY[kind]} with the project's own helper")
+    usable = None
+    if source.split(".")[0] == RUNTIME:
+        memo = project.__dict__.setdefault("_fix_helper_runtime", {})
+        folder = os.path.dirname(rel)
+        if folder not in memo:
+            memo[folder] = _depends_on_runtime(project, rel)
+        usable = memo[folder]
+    if usable is False:
+        return Refusal(f"the project defines no {kind} helper and does not depend on celerylint-runtime: add "
+                       f"celerylint-runtime to its dependencies, or name the project's own helper in "
+                       f"{_SETTING_KEY[kind]} (or restore-import)")
+    return _importable(facts, source, name)
+
+
+_RUNTIME_API = {"restore_tenant_context", "tenant_context", "spawn_tenant_tasks_with_rate_limiting",
+                "set_current_tenant_id"}
+
+
+def _matches(target: tuple, names: tuple) -> bool:
+    dotted = ".".join(target)
+    return any(dotted == n or ("." not in n and target[-1] == n) for n in names)
+
+
+def _defines_function(facts, name: str) -> bool:
+    return any(fn.name == name and not fn.nested and fn.owner is None for fn in facts.functions)
+
+
+def _importable(facts, module: str, name: str) -> Helper | Refusal:
+    """Import `module.name` into the file, unless `name` there means something else."""
+    if module == facts.module:
+        return Helper(name, None, name, f"{module}.{name}")
+    if name in facts.imports or name in facts.assigns:
+        return Refusal(f"{name} already means something else in this file; import {module}.{name} "
+                       "under that name or rename it")
+    return Helper(name, module, name, f"{module}.{name}")
+
+
+def _project_candidates(project: "Project", names: tuple, short: set) -> set[tuple[str, str]]:
+    """(module, name) of the project functions that the settings name: dotted entries
+    that point into the project, functions of those names that project files import from
+    a project module, and module-level definitions in the parsed files."""
+    memo = project.__dict__.setdefault("_fix_helper_candidates", {})
+    if names not in memo:
+        memo[names] = _find_candidates(project, names, short)
+    return memo[names]
+
+
+def _find_candidates(project: "Project", names: tuple, short: set) -> set[tuple[str, str]]:
+    index = project.index
+    # The files that mention the names (the helper's module and its importers may have
+    # been skipped by the prefilter): one byte search, parsed in one batch.
+    index.parse_files_mentioning(tuple(sorted(n.encode() for n in short)))
+    found: set[tuple[str, str]] = set()
+    for entry in names:
+        module, _, name = entry.rpartition(".")
+        if module and module in index.by_module:
+            facts = index.module_facts(module)
+            if facts is not None and _defines_function(facts, name):
+                found.add((module, name))
+    if found:
+        return found
+    for _, facts in list(index.parsed()):
+        for target in facts.imports.values():
+            if len(target) >= 2 and target[-1] in short:
+                module = ".".join(target[:-1])
+                if module in index.by_module:
+                    defining = index.module_facts(module)
+                    if defining is not None and _defines_function(defining, target[-1]):
+                        found.add((module, target[-1]))
+        for name in short:
+            if name in facts.assigns and _defines_function(facts, name):
+                found.add((facts.module, name))
+    return found
+
+
+_DECLARATIONS = re.compile(r"^(requirements.*\.(txt|in)|pyproject\.toml|Pipfile|setup\.cfg|setup\.py)$")
+_RUNTIME_DIST = re.compile(r"(?<![\w.-])celerylint[-_.]runtime(?![\w.-])", re.IGNORECASE)
+_FRAMEWORK_DIST = re.compile(r"(?<![\w.-])(celery|django)(?![\w.-])", re.IGNORECASE)
+
+
+def _depends_on_runtime(project: "Project", rel: str) -> bool | None:
+    """True: the project declares celerylint-runtime, or already imports it; False: it
+    declares Celery or Django but not celerylint-runtime; None: it declares nothing we
+    can read (its runtime is declared elsewhere). Declarations are read in the folders
+    from the file's up to the project root (a monorepo's backend declares its own)."""
+    for _, facts in list(project.index.parsed()):
+        if any(t and t[0] == RUNTIME for t in facts.imports.values()) or any(
+                s.split(".")[0] == RUNTIME for s in facts.star_imports):
+            return True
+    texts = []
+    folder = os.path.dirname(rel)
+    while True:
+        texts += _declaration_texts(os.path.join(project.index.root, folder))
+        if not folder:
+            break
+        folder = os.path.dirname(folder)
+    if any(_RUNTIME_DIST.search(t) for t in texts):
+        return True
+    if any(_FRAMEWORK_DIST.search(t) for t in texts):
+        return False
+    return None
+
+
+def _declaration_texts(root: str) -> list[str]:
+    texts = []
+    folders = [root] + [os.path.join(root, d) for d in ("requirements",) if os.path.isdir(os.path.join(root, d))]
+    for folder in folders:
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            inside = folder != root and entry.endswith((".txt", ".in"))
+            if not (_DECLARATIONS.match(entry) or inside):
+                continue
+            try:
+                with open(os.path.join(folder, entry), encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            texts.append(_toml_without_config(text) if entry in ("pyproject.toml", "Pipfile")
+                         else _strip_comments(text))
+    return texts
+
+
+def _toml_without_config(text: str) -> str:
+    """A TOML file's content without `[tool.celerylint]` (whose `restore-import` names the
+    runtime without declaring it)."""
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text)
+    except (ValueError, TypeError):
+        return ""
+    tool = data.get("tool")
+    if isinstance(tool, dict):
+        tool.pop("celerylint", None)
+    return repr(data)
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+RUNTIME_SPAWNER_OPTIONS = ("queue", "expires", "priority")
+
+
+def spawner_contract(project: "Project", helper: Helper) -> tuple[tuple, tuple] | Refusal:
+    """(the tenant attributes the spawner passes as `tenant_id`, the apply_async options
+    it takes as keyword arguments). The runtime's passes the tenant's pk (or id) and
+    takes queue, expires and priority; a project's own is read from its definition:
+    the `tenant_id=` it passes in a loop over its tenants (`str(t.id)`, `t.pk`...),
+    and no options (its keyword arguments go to the task)."""
+    if helper.is_runtime:
+        return ("id", "pk"), RUNTIME_SPAWNER_OPTIONS
+    module, _, name = helper.qualified.rpartition(".")
+    source = project.index.by_module.get(module)
+    keys = _spawner_keys(source.path, name) if source is not None else set()
+    if len(keys) != 1:
+        return Refusal(f"cannot tell which tenant attribute {helper.qualified} passes as tenant_id, so a "
+                       "rewrite could change which tenant each task runs as")
+    return tuple(keys), ()
+
+
+def _spawner_keys(path: str, name: str) -> set[str]:
+    import ast
+
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    keys: set[str] = set()
+    for fn in tree.body:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name != name:
+            continue
+        targets = {n.target.id for n in ast.walk(fn) if isinstance(n, (ast.For, ast.comprehension))
+                   and isinstance(n.target, ast.Name)}
+        for call in ast.walk(fn):
+            if not isinstance(call, ast.Call):
+                continue
+            for keyword in call.keywords:
+                if keyword.arg != "tenant_id":
+                    continue
+                value = keyword.value
+                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "str" \
+                        and len(value.args) == 1:
+                    value = value.args[0]
+                if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) \
+                        and value.value.id in targets:
+                    keys.add(value.attr)
+                else:
+                    keys.add("?")
+    return keys
