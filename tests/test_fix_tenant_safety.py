@@ -420,3 +420,25 @@ def test_ten001_alone_brings_the_restore_it_serves(tmp_path):
     assert (root / "docs" / "tasks.py").read_text().endswith(
         "def count_notes(*, tenant_id=None):\n    restore_tenant_context(tenant_id)\n    return Note.objects.count()\n")
     assert "from docs.tenancy import restore_tenant_context\n" in (root / "docs" / "tasks.py").read_text()
+
+
+def test_a_detected_restore_function_the_tasks_already_use_is_the_fix_helper(tmp_path):
+    # No `restore-functions` entry names it: the tenancy mechanisms find `activate_tenant`
+    # sets the tenant (set_config), and a task already restores with it.
+    root = write_project(tmp_path / "p", {
+        "core/tenancy.py": "from django.db import connection\n\n\ndef activate_tenant(tenant_id):\n"
+                           "    with connection.cursor() as cursor:\n"
+                           "        cursor.execute(\"SELECT set_config('app.tenant', %s, false)\", [tenant_id])\n",
+        "shop/models.py": "from django.db import models\n\n\nclass Order(models.Model):\n"
+                          "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n",
+        "shop/tasks.py": "from celery import shared_task\n\nfrom core.tenancy import activate_tenant\n"
+                         "from shop.models import Order\n\n\n@shared_task\ndef good(*, tenant_id=None):\n"
+                         "    activate_tenant(tenant_id)\n    Order.objects.count()\n\n\n"
+                         "@shared_task\ndef bad(*, tenant_id=None):\n    Order.objects.count()\n",
+    })
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\ndependencies = ['celery', 'django']\n")
+    fixed = run_cli("check", "--select", "TEN", "--fix", "--no-cache", cwd=root)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    source = (root / "shop" / "tasks.py").read_text()
+    assert "def bad(*, tenant_id=None):\n    activate_tenant(tenant_id)\n    Order.objects.count()" in source
+    assert "celerylint_runtime" not in source

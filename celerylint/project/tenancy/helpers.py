@@ -15,8 +15,8 @@ context manager or spawner the project already uses, in this order:
    dependencies that would be missing it.
 
 Otherwise the helper is unknown and the fix is not offered; `Refusal.reason` says what
-to configure. The tenancy mechanisms of issue 10 (detected restore functions and
-managers) can add candidates in `_project_candidates` without changing the callers.
+to configure. When the settings name no helper the project has, the restore functions
+the tenancy mechanisms found by definition are candidates (`_detected_candidates`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from celerylint.facts.model import Ref
 
 if TYPE_CHECKING:
     from celerylint.project import Project
@@ -118,6 +120,10 @@ def _importable(facts, module: str, name: str) -> Helper | Refusal:
     """Import `module.name` into the file, unless `name` there means something else."""
     if module == facts.module:
         return Helper(name, None, name, f"{module}.{name}")
+    target = tuple(module.split(".")) + (name,)
+    for local, imported in sorted(facts.imports.items()):
+        if imported == target:  # already imported (under this name or another)
+            return Helper(local, None, name, f"{module}.{name}")
     if name in facts.imports or name in facts.assigns:
         return Refusal(f"{name} already means something else in this file; import {module}.{name} "
                        "under that name or rename it")
@@ -130,8 +136,29 @@ def _project_candidates(project: "Project", names: tuple, short: set) -> set[tup
     a project module, and module-level definitions in the parsed files."""
     memo = project.__dict__.setdefault("_fix_helper_candidates", {})
     if names not in memo:
-        memo[names] = _find_candidates(project, names, short)
+        memo[names] = _find_candidates(project, names, short) or _detected_candidates(project, names)
     return memo[names]
+
+
+def _detected_candidates(project: "Project", names: tuple) -> set[tuple[str, str]]:
+    """When the settings name no restore helper the project has: the project functions
+    its own tasks already restore with, as their first statement, called with just the
+    task's `tenant_id` (`activate_tenant(tenant_id)`), that the tenancy mechanisms find
+    to set the tenant by definition (`SET`/`set_config`, a ContextVar, a thread-local, a
+    library setter)."""
+    if names != project.settings.restore_functions:
+        return set()
+    tenancy = project.tenancy
+    found = set()
+    for task in project.tasks.all():
+        fn = tenancy.task_function(task)
+        first = fn.first if fn is not None else None
+        if first is None or first.kind != "call" or first.args != (Ref(("tenant_id",)),) or first.kwargs:
+            continue
+        target = tenancy.calls.callee_function(task.module, fn, first.callee)
+        if target is not None and target.owner is None and tenancy.mechanisms.setter_function(target):
+            found.add((target.module, target.name))
+    return found
 
 
 def _find_candidates(project: "Project", names: tuple, short: set) -> set[tuple[str, str]]:
