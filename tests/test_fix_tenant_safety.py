@@ -345,7 +345,11 @@ def _declared_or_used(root, before_imports) -> set[str]:
     return packages | before_imports
 
 
-@pytest.mark.parametrize("fixture", ["tests/fixtures/tenant_project", "tests/fixtures/djproject", "examples"])
+MECHANISM_FIXTURES = sorted(f"tests/fixtures/mechanisms/{p.name}" for p in (REPO / "tests/fixtures/mechanisms").iterdir())
+
+
+@pytest.mark.parametrize("fixture", ["tests/fixtures/tenant_project", "tests/fixtures/djproject", "examples"]
+                         + MECHANISM_FIXTURES)
 def test_fixture_projects_fix_cleanly(tmp_path, fixture):
     """`check --fix --unsafe-fixes` leaves no finding that claims to be fixable, every
     file parses, a second run changes nothing, and no fix imports a package the project
