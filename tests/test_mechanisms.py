@@ -177,3 +177,4 @@ def test_explicit_global_forms_and_sweeps(tmp_path):
     row = verdicts(tenancy(copy(tmp_path, "row_helper")))
     for name in ("close_after_annotated_lookup", "close_with_thread_local", "archive"):
         assert row[name]["scoped"] and "NOT" not in row[name]["context"], name
+    assert row["archive_all"]["why"].startswith("a wrapper")

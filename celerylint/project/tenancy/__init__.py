@@ -35,9 +35,9 @@ class Tenancy:
         self.django = DjangoProject(index)
         self.mechanisms = MechanismFinder(index, tasks, self.calls, self.django)
         self.scope = TenantScope(index, self.calls, tenancy_files, self.mechanisms, self.django)
-        self.wrappers = Wrappers(self.calls, self.scope)
-        self.restore = ContextRestore(index, tasks, self.calls, self.mechanisms, self.scope)
         self.enqueues = EnqueueSites(index, tasks, self.calls, lambda task: self.task_use(task) is not None)
+        self.wrappers = Wrappers(self.calls, self.scope, self.enqueues)
+        self.restore = ContextRestore(index, tasks, self.calls, self.mechanisms, self.scope)
         self._uses: dict[int, TenantUse | None] = {}
 
     # ------------------------------------------------------------------ tasks
@@ -109,25 +109,12 @@ class Tenancy:
         captures it, the call is inside a context manager that sets it, or it hands
         over a name an app-wide handler reads the tenant from."""
         if self.restore.captured_on_publish(task) or self.restored_from_other(task) \
-                or self._given_positionally(site, task):
+                or self.enqueues.given_positionally(site, task):
             return True
         found = self.mechanisms.found()
         if site.keys & (found.travel_names - {"tenant_id"}):
             return True
         return any(self.mechanisms.is_manager(module, None, callee) for callee in site.guards)
-
-    def _given_positionally(self, site: EnqueueFacts, task: TaskDef) -> bool:
-        """`tenant_id` is a positional parameter and the call passes that many
-        positional arguments (`run_one.apply_async(args=[d.tenant_id, d.id])`)."""
-        fn = self.task_function(task)
-        if fn is None or site.positional < 0:
-            return False
-        params = [p for p in fn.params if p.kind in ("pos", "posonly")]
-        bound = task.options.get("bind")
-        if task.kind == "class" or (bound is not None and getattr(bound, "value", None) is True):
-            params = params[1:]
-        index = next((i for i, p in enumerate(params) if p.name == "tenant_id"), None)
-        return index is not None and site.positional > index
 
     def restored_from_other(self, task: TaskDef) -> bool:
         """The task restores its own context first, through a detected setter or context

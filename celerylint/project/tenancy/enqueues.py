@@ -53,6 +53,19 @@ class EnqueueSites:
             return None
         return self.tasks.task_object(found[0], found[1][0])
 
+    def given_positionally(self, site: EnqueueFacts, task: TaskDef) -> bool:
+        """`tenant_id` is a positional parameter of the task and the call passes that
+        many positional arguments (`run_one.apply_async(args=[d.tenant_id, d.id])`)."""
+        fn = self.calls.task_function(task)
+        if fn is None or site.positional < 0:
+            return False
+        params = [p for p in fn.params if p.kind in ("pos", "posonly")]
+        bound = task.options.get("bind")
+        if task.kind == "class" or (bound is not None and getattr(bound, "value", None) is True):
+            params = params[1:]
+        index = next((i for i, p in enumerate(params) if p.name == "tenant_id"), None)
+        return index is not None and site.positional > index
+
     def inside_spawner(self, site: EnqueueFacts) -> bool:
         spawners = {n.rsplit(".", 1)[-1] for n in self.index.settings.spawner_functions}
         return any(callee[-1] in spawners for callee in site.enclosing)

@@ -8,13 +8,15 @@ from __future__ import annotations
 from celerylint.facts.model import FunctionFacts, LoopFacts
 from celerylint.project.tasks import TaskDef
 from celerylint.project.tenancy.calls import CallGraph, FunctionRef
+from celerylint.project.tenancy.enqueues import EnqueueSites
 from celerylint.project.tenancy.scope import MANAGER_ATTRIBUTES, TenantScope
 
 
 class Wrappers:
-    def __init__(self, calls: CallGraph, scope: TenantScope):
+    def __init__(self, calls: CallGraph, scope: TenantScope, enqueues: EnqueueSites):
         self.calls = calls
         self.scope = scope
+        self.enqueues = enqueues
         self._spawning: dict[tuple, bool] = {}
 
     def is_wrapper(self, task: TaskDef) -> bool:
@@ -28,13 +30,31 @@ class Wrappers:
         result = False
         if fn is not None:
             result = fn.spawns or any(
-                loop.fans_out or (loop.enqueues and self.iterates_tenants(ref.module, fn, loop)) for loop in fn.loops)
+                loop.fans_out or (loop.enqueues and (self.iterates_tenants(ref.module, fn, loop)
+                                                     or self._fans_out_positionally(ref, loop)))
+                for loop in fn.loops)
             if not result and depth < 3:
                 result = any(self._spawns(target, depth + 1)
                              for target in (self.calls.callee_function(ref.module, fn, c) for c in sorted(fn.calls))
                              if target is not None and target != ref)
         self._spawning[ref] = result
         return result
+
+    def _fans_out_positionally(self, ref: FunctionRef, loop: LoopFacts) -> bool:
+        """An enqueue inside the loop hands its task the tenant positionally (a fan-out
+        over per-tenant rows: `task.apply_async(args=[row.tenant_id, row.id])`)."""
+        facts = self.calls.index.module_facts(ref.module)
+        if facts is None:
+            return False
+        name = f"{ref.owner}.{ref.name}" if ref.owner else ref.name
+        outer = facts.spans[loop.span]
+        for site in facts.enqueues:
+            inner = facts.spans[site.span]
+            if site.function == name and outer[:2] <= inner[:2] and inner[2:] <= outer[2:]:
+                task = self.enqueues.target(facts, site)
+                if task is not None and self.enqueues.given_positionally(site, task):
+                    return True
+        return False
 
     def tenant_loops(self, task: TaskDef) -> list[tuple[str, LoopFacts]]:
         """(module, loop) for every loop over tenants that enqueues, in the task and in
