@@ -163,7 +163,7 @@ def test_unreadable_shared_apps_makes_no_model_tenant_scoped(tmp_path):
     root = copy(tmp_path, "schema")
     settings = root / "proj" / "settings.py"
     settings.write_text(settings.read_text().replace(
-        'SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes"]',
+        'SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes", "notes.directory"]',
         'SHARED_APPS = ["django_tenants", "customers"] + load_apps()'))
     assert findings(root, select=TENANT) == []
     assert tenancy(root)["tenant_scoped_models"] == []
