@@ -114,7 +114,7 @@ def test_omnitenant_switch(tmp_path):
 
 def test_multitenant_tenant_model_is_not_tenant_scoped(tmp_path):
     report = tenancy(copy(tmp_path, "multitenant"))
-    assert "app.models.Workspace" in report["tenant_models"]
+    assert {"app.models.Workspace", "app.models.Team"} <= set(report["tenant_models"])
     assert {m["model"] for m in report["tenant_scoped_models"]} == {"app.models.Project", "app.models.Task"}
     tasks = verdicts(report)
     assert not tasks["count_workspaces"]["scoped"]
@@ -163,7 +163,7 @@ def test_unreadable_shared_apps_makes_no_model_tenant_scoped(tmp_path):
     root = copy(tmp_path, "schema")
     settings = root / "proj" / "settings.py"
     settings.write_text(settings.read_text().replace(
-        'SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes"]',
+        'SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes", "notes.directory"]',
         'SHARED_APPS = ["django_tenants", "customers"] + load_apps()'))
     assert findings(root, select=TENANT) == []
     assert tenancy(root)["tenant_scoped_models"] == []
@@ -178,3 +178,4 @@ def test_explicit_global_forms_and_sweeps(tmp_path):
     for name in ("close_after_annotated_lookup", "close_with_thread_local", "archive"):
         assert row[name]["scoped"] and "NOT" not in row[name]["context"], name
     assert row["archive_all"]["why"].startswith("a wrapper")
+    assert row["overdue_report"]["why"].startswith("a sweep")  # filters each tenant's rows itself

@@ -1724,8 +1724,8 @@ class _AstBodyScan:
         iterable = _AstBodyScan(self.ex, self.function)
         iterable.visit(node.iter, ())
         iter_refs = set(iterable.refs)
-        name = _name_of(node.iter)
-        if name is not None:
+        name = _iter_root(node.iter)
+        if name is not None:  # `for t in tenants`, `for t in tenants.iterator()`
             iter_refs |= self.bound.get(name, set())
         self.refs |= iterable.refs
         self.calls |= iterable.calls
@@ -1766,3 +1766,15 @@ def _named_assignment(stmt: Any) -> bool:
     if t is _Assign:
         return len(stmt.targets) == 1 and type(stmt.targets[0]) is _Name
     return t is _AnnAssign and stmt.value is not None and type(stmt.target) is _Name
+
+
+def _iter_root(node: Any) -> str | None:
+    """The name a loop's iterable starts from (`tenants`, `tenants.iterator()`)."""
+    while True:
+        t = type(node)
+        if t is _Call:
+            node = node.func
+        elif t is _Attribute:
+            node = node.value
+        else:
+            return _name_of(node)

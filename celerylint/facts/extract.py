@@ -925,8 +925,9 @@ class _BodyScan:
         iterable = _BodyScan(self.ex, self.function)
         iterable.visit(node.iter, ())
         iter_refs = set(iterable.refs)
-        if isinstance(node.iter, cst.Name):
-            iter_refs |= self.bound.get(node.iter.value, set())
+        root = _iter_root(node.iter, cst)
+        if root is not None:  # `for t in tenants`, `for t in tenants.iterator()`
+            iter_refs |= self.bound.get(root, set())
         self.refs |= iterable.refs
         self.calls |= iterable.calls
         before, setters_before, fan_before = self.enqueue_count, len(self.setters), set(self.fan_out_targets)
@@ -1014,3 +1015,14 @@ def _named_assignment(small, cst) -> bool:
     if isinstance(small, cst.Assign):
         return len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
     return isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name)
+
+
+def _iter_root(node, cst) -> str | None:
+    """The name a loop's iterable starts from (`tenants`, `tenants.iterator()`)."""
+    while True:
+        if isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            return node.value if isinstance(node, cst.Name) else None

@@ -172,8 +172,12 @@ class MechanismFinder:
         for callee in fn.calls:
             if len(callee) >= 2 and callee[-1] == "set" and _TENANT_WORD.search(callee[-2]):
                 return f"sets {'.'.join(callee[:-1])}"
+        facts = self.index.module_facts(module)
         for target in fn.stores:
-            if target[0] not in ("self", "cls") and len(target) >= 2 and _TENANT_WORD.search(target[-1]):
+            # On a module-level object (a thread-local, a state holder), not on a local
+            # or a parameter (`inbound.tenant = tenant` sets a model field).
+            if len(target) >= 2 and _TENANT_WORD.search(target[-1]) and facts is not None \
+                    and (target[0] in facts.assigns or target[0] in facts.imports):
                 return f"stores {'.'.join(target)}"
         if within:
             for guard in fn.guards:

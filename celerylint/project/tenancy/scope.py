@@ -117,6 +117,12 @@ class TenantScope:
         if any(a.name in ("tenant_id", "tenant_field") and type(a.value) is Str and a.value.text in ("id", "pk")
                for a in cls.attrs):
             return True
+        facts = self.index.module_facts(module)
+        if facts is not None and any(  # django-multitenant: `class TenantMeta: tenant_field_name = "id"`
+                inner.owner == cls.name and inner.name == "TenantMeta" and any(
+                    a.name == "tenant_field_name" and type(a.value) is Str and a.value.text in ("id", "pk")
+                    for a in inner.attrs) for inner in facts.classes):
+            return True
         return any(type(b) is Ref and self.index.resolve(module, b.dotted) in TENANT_MODEL_BASES for b in cls.bases)
 
     def settings_tenant_models(self) -> frozenset:
@@ -186,8 +192,11 @@ class TenantScope:
             return None
         apps = self.schema_tenant_apps()
         if apps is not None:
-            app = app_of(module, apps)
-            return f"is in tenant app {app} (TENANT_APPS, not SHARED_APPS)" if app is not None else None
+            # The longest app entry holding the module decides: a shared sub-app of a
+            # tenant app (`audit.purchase_order` in SHARED_APPS, `audit` in TENANT_APPS)
+            # is shared.
+            app = app_of(module, apps | (self.django.app_list("SHARED_APPS") or frozenset()))
+            return f"is in tenant app {app} (TENANT_APPS, not SHARED_APPS)" if app in apps else None
         for attr in cls.attrs:
             if attr.name in ("tenant", "tenant_id"):
                 return f"has a {attr.name} field"

@@ -82,15 +82,12 @@ class Wrappers:
         return found
 
     def sweeps_tenants(self, task: TaskDef) -> bool:
-        """Loops over tenants and restores each tenant's context inside the loop: the
-        task handles tenancy itself."""
+        """Loops over tenants doing each tenant's work itself (restoring its context in
+        the loop, or filtering by it: `for tenant in Tenant.objects.all():
+        Reminder.objects.filter(tenant=tenant)`): the task works across tenants by
+        design and handles tenancy itself."""
         fn = self.calls.task_function(task)
-        if fn is None:
-            return False
-        mechanisms = self.scope.mechanisms
-        return any(any(mechanisms.sets_tenant(task.module, fn, s, None) or mechanisms.is_manager(task.module, fn, s)
-                       for s in loop.setters)
-                   and self.iterates_tenants(task.module, fn, loop) for loop in fn.loops)
+        return fn is not None and any(self.iterates_tenants(task.module, fn, loop) for loop in fn.loops)
 
     def iterates_tenants(self, module: str, fn: FunctionFacts, loop: LoopFacts) -> bool:
         """The loop iterates tenants: `Tenant.objects...`, a name bound to it, or
