@@ -55,3 +55,43 @@ def _is_field_or_manager(value: tuple) -> bool:
 
 def _interesting_name(name: str) -> bool:
     return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")
+
+
+# django-celery-beat's models, whose rows written by code are beat entries and schedules.
+BEAT_MODELS = frozenset({"PeriodicTask", "CrontabSchedule", "IntervalSchedule", "SolarSchedule", "ClockedSchedule"})
+_ROW_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
+_MANAGERS = frozenset({"objects", "_default_manager"})
+# Module-level calls kept as ops besides _INTERESTING_CALLS: registrations (`app.task(f)`).
+_REGISTRATIONS = frozenset({"task", "shared_task"})
+
+
+def row_write(chain: tuple | None) -> tuple[tuple, str] | None:
+    """(model, method) when a call's dotted chain writes a django-celery-beat row:
+    `PeriodicTask.objects.create`, `M.objects.using("()").get_or_create` (a method of a
+    call's result is written `(..., "using", "()", "create")`), or `CrontabSchedule`
+    itself (method "new")."""
+    if not chain:
+        return None
+    last = chain[-1]
+    if last in BEAT_MODELS:
+        return chain, "new"
+    if last not in _ROW_METHODS:
+        return None
+    body = chain[:-1]
+    if len(body) >= 3 and body[-1] == "()" and body[-2] in ("using", "db_manager"):
+        body = body[:-2]
+    if len(body) >= 2 and body[-1] in _MANAGERS and body[-2] in BEAT_MODELS:
+        return body[:-1], last
+    return None
+
+
+def schedule_target(dotted: tuple | None) -> bool:
+    """A dotted name that is a schedule: `X.conf.beat_schedule`, `CELERY_BEAT_SCHEDULE`,
+    `settings.CELERY_BEAT_SCHEDULE`, `self.beat_schedule`..."""
+    return bool(dotted) and _interesting_name(dotted[-1])
+
+
+def is_crontab_call(callee: tuple | None) -> bool:
+    """`crontab(...)`, `schedules.crontab(...)`, `crontab.from_string(...)`."""
+    return bool(callee) and (callee[-1] == "crontab" or (callee[-1] == "from_string" and len(callee) >= 2
+                                                        and callee[-2] == "crontab"))
