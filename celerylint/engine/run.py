@@ -84,11 +84,14 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     codes = selected_codes(select if select is not None else settings.select,
                            settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
     scoped = {f.rel: f for f in files if in_scope(f)}
+    # Fixtures with django-celery-beat rows get findings too (never fixes).
+    data_scoped = {rel: SourceFile(path, rel, "") for path, rel in found.fixtures
+                   if in_scope(SourceFile(path, rel, ""))}
     try:
         run.survey(files)
         state = None
         if reuse and not run.overlay and not verbose and run.cache.enabled:
-            state = _project_state(run, files, codes, scoped, baseline)
+            state = _project_state(run, files, codes, scoped, baseline, found)
             earlier = run.cache.results.get(state)
             if earlier is not None:
                 diagnostics, baselined = earlier
@@ -97,9 +100,18 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                                    list(found.warnings) + ([warning] if warning else []),
                                    time.perf_counter() - started, baselined)
         facts = run.load(files)
-        index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing)
+        data = _DataFiles(run, found)
+        index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing,
+                             roots=found.roots, declared=data.declared(), data_rows=data.rows())
+        index.notes.extend(data.notes)
         project = Project(index, tenancy_files=run.tenancy_files)
-        index.parse_files_mentioning(project.tasks.factory_needles())
+        asked: set = set()
+        for _ in range(3):  # a decorator instance may be made in a file that the first round finds
+            needles = tuple(n for n in project.tasks.factory_needles() if n not in asked)
+            if not needles:
+                break
+            asked.update(needles)
+            index.parse_files_mentioning(needles)
         if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
             index.prefetch_imports()
         diagnostics: list[Diagnostic] = []
@@ -108,7 +120,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
             if rule_cls.code not in codes or rule_cls.uses_suppressions:
                 continue
             for diag in rule_cls().check(project):
-                source = scoped.get(diag.path)
+                source = scoped.get(diag.path) or data_scoped.get(diag.path)
                 if source is None:
                     continue
                 how = suppression(diag, source, index.parsed_facts(source.rel), settings)
@@ -119,7 +131,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         diagnostics = sorted(set(diagnostics))
         baselined, stale = 0, []
         if baseline is not None:
-            match = baseline.apply(diagnostics, lambda rel: not paths or rel in scoped, codes)
+            match = baseline.apply(diagnostics, lambda rel: not paths or rel in scoped or rel in data_scoped, codes)
             diagnostics, baselined, stale = match.kept, match.suppressed, match.stale
             notes_baseline = [f"baseline {baseline.path}: {baselined} findings suppressed, "
                               f"{len(stale)} stale entries"]
@@ -158,8 +170,59 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                        time.perf_counter() - started, baselined)
 
 
+class _DataFiles:
+    """The files besides Python sources that the analysis reads: dependency declarations
+    (project.dependencies) and django-celery-beat rows of fixtures (project.rows)."""
+
+    def __init__(self, run: FactLoading, found):
+        self.run = run
+        self.found = found
+        self.notes: list[str] = []
+
+    def _read(self, path: str) -> str | None:
+        try:
+            data = self.run.overlay[path] if path in self.run.overlay else open(path, "rb").read()
+        except OSError:
+            return None
+        return data.decode("utf-8", "replace")
+
+    def declared(self):
+        from celerylint.project import dependencies
+
+        texts = {}
+        for path, rel in self.found.declarations:
+            text = self._read(path)
+            if text is not None:
+                texts[rel] = text
+        root = self.found.root
+
+        def read(rel: str) -> str | None:
+            path = os.path.normpath(os.path.join(root, rel))
+            return self._read(path) if path.startswith(root) else None
+
+        return dependencies.declared(texts, read, dependencies.installed_packages) if texts else None
+
+    def rows(self) -> list:
+        from celerylint.project import rows
+
+        out = []
+        for path, rel in self.found.fixtures:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if b"django_celery_beat" not in data:
+                continue
+            found, problem = rows.parse_fixture(rel, data.decode("utf-8", "replace"))
+            out.extend(found)
+            if problem:
+                self.notes.append(f"{rel}: fixture not read: {problem}")
+        return out
+
+
 def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, scoped: dict,
-                   baseline: Baseline | None) -> bytes:
+                   baseline: Baseline | None, found=None) -> bytes:
     """What a run's result depends on besides the configuration (the cache's own key):
     the analyzer's code, the rules selected, the files in scope, the baseline, and every
     file of the project by name, module and content."""
@@ -174,6 +237,12 @@ def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, 
     for source in files:
         state = run.states.get(source.rel)
         hasher.update(f"\0{source.rel}\0{source.module}\0".encode() + (state.digest if state else b"-"))
+    for path, rel in (found.declarations + found.fixtures) if found is not None else ():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        hasher.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return hasher.digest()
 
 

@@ -1664,8 +1664,9 @@ class _AstBodyScan:
                 chain = made + ("()", func.attr)
                 self.calls.add(chain)
         written = row_write(chain)
-        if written is not None and not self.quiet:
-            self.row(node, written)
+        if written is not None and not self.quiet and not any(n is node for n in ex.row_nodes):
+            # `M.objects.filter(...).delete()`: the query call, with what is done to it
+            self.row(func.value if "." in written[1] else node, written)
         if callee is not None:
             self.calls.add(callee)
             last = callee[-1]

@@ -66,23 +66,39 @@ _REGISTRATIONS = frozenset({"task", "shared_task"})
 
 
 def row_write(chain: tuple | None) -> tuple[tuple, str] | None:
-    """(model, method) when a call's dotted chain writes a django-celery-beat row:
-    `PeriodicTask.objects.create`, `M.objects.using("()").get_or_create` (a method of a
-    call's result is written `(..., "using", "()", "create")`), or `CrontabSchedule`
-    itself (method "new")."""
+    """(model, method) when a call's dotted chain writes or queries django-celery-beat
+    rows (a method of a call's result is written `(..., "()", method)`):
+
+    - writes: `PeriodicTask.objects.create / get_or_create / update_or_create(...)`,
+      `M.objects.using(db).create(...)`, or `CrontabSchedule(...)` itself (method "new");
+    - queries: `M.objects.filter(...)` (method "filter"), and a method applied to a
+      query's result, `M.objects.filter(...).delete()` (method "filter.delete", with the
+      query's arguments: the extractors record the query call once, as this)."""
     if not chain:
         return None
     last = chain[-1]
     if last in BEAT_MODELS:
         return chain, "new"
-    if last not in _ROW_METHODS:
+    for cut in range(len(chain) - 1):
+        if chain[cut] in BEAT_MODELS and chain[cut + 1] in _MANAGERS:
+            model, rest = chain[:cut + 1], chain[cut + 2:]
+            break
+    else:
         return None
-    body = chain[:-1]
-    if len(body) >= 3 and body[-1] == "()" and body[-2] in ("using", "db_manager"):
-        body = body[:-2]
-    if len(body) >= 2 and body[-1] in _MANAGERS and body[-2] in BEAT_MODELS:
-        return body[:-1], last
+    if len(rest) >= 3 and rest[0] in ("using", "db_manager") and rest[1] == "()":
+        rest = rest[2:]
+    if len(rest) == 1:
+        return (model, rest[0]) if rest[0] not in ("using", "db_manager") else None
+    if len(rest) == 3 and rest[1] == "()" and rest[0] not in _ROW_METHODS:
+        return model, f"{rest[0]}.{rest[2]}"
     return None
+
+
+def query_inside(chain: tuple | None) -> bool:
+    """Whether a `(..., "()", method)` chain applies a method to a row query, whose own
+    call is then recorded with it (and not again on its own)."""
+    found = row_write(chain)
+    return found is not None and "." in found[1]
 
 
 def schedule_target(dotted: tuple | None) -> bool:
