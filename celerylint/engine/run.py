@@ -282,8 +282,10 @@ def _rel(path: str, root: str) -> str:
 def _found_notes(project: Project) -> list[str]:
     tasks = project.tasks.all()
     entries = project.schedules.entries()
+    rows = len(project.schedules.entries(rows=True)) - len(entries)
     return [
         f"found: {len(tasks)} task definitions ({len({t.name for t in tasks if t.name})} names) in "
         f"{len({t.rel for t in tasks})} files; {len(entries)} beat entries in "
-        f"{len(project.schedules.running())} schedules",
+        f"{len([s for s in project.schedules.running() if s.label != 'django-celery-beat rows'])} schedules"
+        + (f"; {rows} django-celery-beat rows written by code or fixtures" if rows else ""),
     ]

@@ -402,7 +402,9 @@ class ScheduleBuilder:
             schedule = self.schedule(key, source.rel)
             if op.kind == "assign":
                 self.assign(key, schedule, source, facts, op.value, op.span)
-            else:  # setitem, ior
+            elif op.kind == "setitem" and type(op.value) is not DictExpr:  # `S[key] = ENTRY`
+                self.add_entries(schedule, self.entry_from_value(module, op.key, op.value, -1))
+            else:  # setitem of a dict literal (wrapped as a one-item schedule), ior
                 self.add_entries(schedule, self.entries(module, op.value))
         for periodic in facts.periodic:
             self.where = f"{source.rel}:{facts.spans[periodic.span][0]}"

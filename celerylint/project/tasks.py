@@ -487,6 +487,11 @@ class TaskRegistry:
             return "external"
         if self._suffix_match(name):
             return "defined"
+        longer = self._prefix_match(name)
+        if longer is not None:
+            self.reasons[name] = (f'registered as "{longer}": the name would hold if Celery imported the module '
+                                  f"by a longer path")
+            return "maybe"
         for task in self.all():
             if task.name is None:
                 if task.pattern is not None and task.pattern.match(name):
@@ -560,9 +565,30 @@ class TaskRegistry:
             facts = index.module_facts(found[0])
             fn = next((f for f in facts.functions if f.name == found[1][0] and f.owner is None and not f.nested),
                       None) if facts is not None else None
+            value = facts.assigns.get(found[1][0]) if facts is not None else None
+            if fn is None and type(value) is CallExpr and value.callee and value.callee[0] != "?":
+                cls = self._project_class(found[0], value.callee)  # an instance: its __call__ decorates
+                fn = self._method(cls[0], cls[1], "__call__") if cls is not None else None
             if fn is not None and not any("task" in c[-1].lower() or "regist" in c[-1].lower() for c in fn.calls):
                 return "not"  # a project decorator that registers nothing
         return "unknown"
+
+    def _method(self, module: str, cls: ClassFacts, name: str, depth: int = 0) -> FunctionFacts | None:
+        """`cls.name`, or the method of that name it inherits from project classes."""
+        facts = self.index.module_facts(module)
+        if facts is None or depth > 10:
+            return None
+        fn = next((f for f in facts.functions if f.owner == cls.name and f.name == name), None)
+        if fn is not None:
+            return fn
+        for base in cls.bases:
+            if type(base) is Ref:
+                found = self._project_class(module, base.dotted)
+                if found is not None:
+                    fn = self._method(found[0], found[1], name, depth + 1)
+                    if fn is not None:
+                        return fn
+        return None
 
     def _decorated(self) -> dict[str, list[tuple[str, FunctionFacts]]]:
         """Function name -> (module, function) of every decorated function parsed."""
@@ -682,6 +708,14 @@ class TaskRegistry:
             return False
         suffix = "." + name
         return any(n.endswith(suffix) and not defs[0].explicit_name for n, defs in self.registry.items())
+
+    def _prefix_match(self, name: str) -> str | None:
+        """An auto-named task that `name` ends with (`backend.reports.tasks.x` for
+        `reports.tasks.x`): the module under another source root."""
+        for registered, defs in self.registry.items():
+            if name.endswith("." + registered) and not defs[0].explicit_name:
+                return registered
+        return None
 
     def search_definitions(self, names: Iterable[str]) -> None:
         """Before calling beat entries orphaned: parse the files the prefilter skipped

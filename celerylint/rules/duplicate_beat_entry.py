@@ -101,11 +101,15 @@ class DuplicateBeatEntry(Rule):
             if later.identity in reported:
                 continue
             reported.add(later.identity)
-            how = "" if later.key_span != later.value_span else \
-                " (Celery keys an entry added without name= by repr(sig))"
+            unnamed = later.key_span == later.value_span  # no name=: keyed by repr(sig)
+            how = " (Celery keys an entry added without name= by repr(sig))" if unnamed else ""
+            same = _signature(later) is not None and _signature(later) == _signature(earlier)
+            advice = "the same entry twice: remove one call" if same else \
+                "the earlier one never runs: pass distinct name= to keep both"
             yield self.report(later.rel, later.anchor,
-                              f'add_periodic_task adds key "{later.key}" again{how}: this entry replaces the one '
-                              f"added at {_where(later, earlier)}, which never runs", entity=beat_entry_entity(later))
+                              f'add_periodic_task adds key "{later.key}" again{how}; Celery keeps one entry per key, '
+                              f"so this one replaces the one added at {_where(later, earlier)}, {advice}",
+                              entity=beat_entry_entity(later))
         for schedule in project.schedules.running():
             for world in schedule.worlds():
                 seen = {}

@@ -122,7 +122,7 @@ class OrphanedBeatEntry(Rule):
 
     def check(self, project):
         entries = [e for e in project.schedules.entries(rows=True) if e.task is not None and e.task_span is not None]
-        missing = [e for e in entries if _verdict(project, e.task) in ORPHANED]
+        missing = [e for e in entries if _verdict(project, e.task, note=True) in ORPHANED]
         if missing:
             project.tasks.search_definitions(e.task for e in missing)
         reported = set()
@@ -131,7 +131,7 @@ class OrphanedBeatEntry(Rule):
                 continue  # the entries a comprehension makes share their task reference
             reported.add((entry.rel, entry.task_span))
             name = entry.task
-            verdict = _verdict(project, name, note=True)
+            verdict = _verdict(project, name, note=True)  # a definition found since may make it defined
             if verdict not in ORPHANED:
                 continue
             suggestion = project.tasks.suggest(name)
