@@ -157,6 +157,73 @@ def test_instances_of_decorator_classes(tmp_path):
     assert [(p, line) for p, line, _ in orphans(root)] == [("proj/settings.py", 6)]
 
 
+def test_project_classes_used_directly_as_decorators(tmp_path):
+    root = write_project(tmp_path, {
+        "core/task.py": """
+            import functools
+            from celery import shared_task
+
+            class retryable_task:
+                def __init__(self, *args, **kwargs):
+                    self.task_args, self.task_kwargs = args, kwargs
+
+                def __call__(self, f):
+                    @functools.wraps(f)
+                    def inner(*args, **kwargs):
+                        return f(*args, **kwargs)
+                    return shared_task(*self.task_args, **self.task_kwargs)(inner)
+
+            class Registered:
+                def __init__(self, func):
+                    self.task = shared_task(func)
+
+            class timed:  # applies no task decorator
+                def __init__(self, label=""):
+                    self.label = label
+
+                def __call__(self, f):
+                    return f
+
+            class Registry:  # applies one, but not in __call__ or __init__
+                def __call__(self, f):
+                    return f
+
+                def register(self, f):
+                    return shared_task(f)
+        """,
+        "ops/tasks.py": """
+            from core.task import Registered, Registry, retryable_task, timed
+
+            @retryable_task(name="store-pulse", max_retries=10)
+            def store(): pass
+
+            @retryable_task()
+            def unnamed(): pass
+
+            @Registered
+            def wrapped(): pass
+
+            @timed(label="x")
+            def plain(): pass
+
+            @Registry()
+            def registry_call(): pass
+        """,
+        "proj/settings.py": """
+            CELERY_BEAT_SCHEDULE = {
+                "store": {"task": "store-pulse", "schedule": 60},
+                "unnamed": {"task": "ops.tasks.unnamed", "schedule": 60},
+                "wrapped": {"task": "ops.tasks.wrapped", "schedule": 60},
+                "plain": {"task": "ops.tasks.plain", "schedule": 60},
+                "registry": {"task": "ops.tasks.registry_call", "schedule": 60},
+            }
+        """,
+    })
+    assert task_names(root) == {"store-pulse", "ops.tasks.unnamed", "ops.tasks.wrapped"}
+    # The look-alikes are readable classes that make no task of what they decorate.
+    assert [(p, line) for p, line, _ in orphans(root)] == [("proj/settings.py", 6), ("proj/settings.py", 7)]
+
+
 def test_names_bound_to_task_decorator_calls_used_otherwise_are_not_decorators(tmp_path):
     root = write_project(tmp_path, {
         "ops/tasks.py": """
@@ -669,3 +736,4 @@ def test_packages_under_any_root_are_the_projects(tmp_path):
     # "legacy" a directory of it (a sys.path entry could make it importable).
     [(path, line, message)] = orphans(root)
     assert (path, line) == ("backend/config/settings.py", 5) and "neither in the project" not in message
+

@@ -188,7 +188,19 @@ class TaskRegistry:
             return "app"  # `self.app.task(...)` in a decorator class holding the app
         if self._is_task_decorator_factory(qualified):
             return "custom"
+        if self._class_decorator(qualified):
+            return "custom"
         return self._value_decorator(qualified)
+
+    def _class_decorator(self, qualified: tuple) -> bool:
+        """A project class used as a decorator: `@retryable_task(name=...)` makes an
+        instance whose `__call__` applies a task decorator (treeherder), `@Wrapper` one
+        whose `__init__` does."""
+        found = self.index.find_class(qualified)
+        if found is None:
+            return False
+        return memo(self._values, ("class",) + qualified, lambda: any(
+            self._method_applies_task(found[0], found[1], method) for method in ("__call__", "__init__"))) or False
 
     # -- decorators followed through their values
     def _value_decorator(self, qualified: tuple) -> str | None:
@@ -571,7 +583,30 @@ class TaskRegistry:
                 fn = self._method(cls[0], cls[1], "__call__") if cls is not None else None
             if fn is not None and not any("task" in c[-1].lower() or "regist" in c[-1].lower() for c in fn.calls):
                 return "not"  # a project decorator that registers nothing
+        cls = index.find_class(qualified)
+        if cls is not None and self._readable_class(cls[0], cls[1]):
+            # A project class used as the decorator (`@timed(...)`, `@Wrapper`): what its
+            # __call__ and __init__ do is all it does to the function.
+            methods = [self._method(cls[0], cls[1], name) for name in ("__call__", "__init__")]
+            if not any("task" in c[-1].lower() or "regist" in c[-1].lower()
+                       for fn in methods if fn is not None for c in fn.calls):
+                return "not"
         return "unknown"
+
+    def _readable_class(self, module: str, cls: ClassFacts, depth: int = 0) -> bool:
+        """Whether every class `cls` inherits from is a project class (or `object`): its
+        methods are all known."""
+        if depth > 10:
+            return False
+        for base in cls.bases:
+            if type(base) is not Ref:
+                return False
+            if base.dotted == ("object",):
+                continue
+            found = self._project_class(module, base.dotted)
+            if found is None or not self._readable_class(found[0], found[1], depth + 1):
+                return False
+        return True
 
     def _method(self, module: str, cls: ClassFacts, name: str, depth: int = 0) -> FunctionFacts | None:
         """`cls.name`, or the method of that name it inherits from project classes."""
