@@ -624,6 +624,28 @@ def test_rows_a_later_migration_deletes_are_not_read(tmp_path):
     assert {key for key, _ in beat(root)} == {"digest"}
 
 
+def test_rows_named_like_a_configured_entry_are_replaced_by_it(tmp_path):
+    # DatabaseScheduler writes the configured beat_schedule into the table by name at
+    # start-up: the row a migration created under the same name is not what runs.
+    root = write_project(tmp_path, {
+        "billing/tasks.py": BILLING,
+        "billing/migrations/0002_periodic_tasks.py": MIGRATION,
+        "proj/settings.py": """
+            CELERY_BEAT_SCHEDULE = {
+                "old-report": {"task": "billing.tasks.cleanup", "schedule": 3600},
+            }
+        """,
+    })
+    got = [(p, line, code) for p, line, _, code, _ in findings(root)]
+    # "monthly-invoices" (line 9) is still a row of its own; "old-report" (line 10) is not.
+    assert got == [("billing/migrations/0002_periodic_tasks.py", 8, "BEAT008"),
+                   ("billing/migrations/0002_periodic_tasks.py", 9, "BEAT001")]
+    entries = beat(root)
+    assert ("old-report", "billing.tasks.cleanup") in entries
+    assert ("old-report", "reports.tasks.retired") not in entries
+    assert ("monthly-invoices", "billing.tasks.issue_invoices") in entries
+
+
 def test_rows_of_fixtures(tmp_path):
     fixture = textwrap.dedent("""\
         [

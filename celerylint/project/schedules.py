@@ -898,7 +898,9 @@ class RowReader:
     call), and the rows of JSON/YAML fixtures. A row's schedule is the CrontabSchedule or
     IntervalSchedule row the same function binds to the name given as `crontab=` /
     `interval=`. A row that a query of such code may later change or delete
-    (`PeriodicTask.objects.filter(name=...).delete()` in a later migration) is not read.
+    (`PeriodicTask.objects.filter(name=...).delete()` in a later migration) is not read,
+    nor one named like an entry of a configured beat schedule (DatabaseScheduler
+    replaces it with that entry when beat starts).
     CrontabSchedule rows are crontab definitions for BEAT008."""
 
     def __init__(self, builder: ScheduleBuilder):
@@ -941,7 +943,11 @@ class RowReader:
                         queries.append((source.rel, facts.spans[row.span], facts.module, row))
         entries += self.fixture_rows()
         self.builder.where = ""
-        kept = [e for e in entries if not self.changed_later(e, queries)]
+        # DatabaseScheduler writes the configured beat_schedule into the table at start-up,
+        # by name: a row named like a configured entry is replaced by it.
+        configured = {e.key for schedule in self.builder.schedules.values() for e in schedule.all_entries()
+                      if e.key is not None}
+        kept = [e for e in entries if not self.changed_later(e, queries) and e.key not in configured]
         if kept:
             schedule = self.builder.schedule(("rows",), kept[0].rel)
             self.builder.add_entries(schedule, kept)
