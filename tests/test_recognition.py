@@ -759,3 +759,42 @@ def test_packages_under_any_root_are_the_projects(tmp_path):
     [(path, line, message)] = orphans(root)
     assert (path, line) == ("backend/config/settings.py", 5) and "neither in the project" not in message
 
+
+def test_the_src_directory_of_each_distribution_is_a_source_root(tmp_path):
+    root = write_project(tmp_path, {
+        "requirements.txt": "celery\ndjango\n",
+        "backend/pyproject.toml": "[project]\nname = 'core'\n",
+        "backend/src/core/manage.py": "from django.core.management import execute_from_command_line\n",
+        "backend/src/core/__init__.py": "",
+        "backend/src/core/tasks.py": PING,
+        "premium/backend/pyproject.toml": "[project]\nname = 'premium'\n",
+        "premium/backend/src/premium/tasks.py": PING,
+        # Look-alike: a `src` directory of no distribution is no source root.
+        "tools/src/scripts/tasks.py": PING,
+        "backend/src/core/settings.py": """
+            CELERY_BEAT_SCHEDULE = {
+                "core": {"task": "core.tasks.ping", "schedule": 60},
+                "premium": {"task": "premium.tasks.ping", "schedule": 60},
+                "tools": {"task": "tools.src.scripts.tasks.ping", "schedule": 60},
+                "gone": {"task": "premium.tasks.gone", "schedule": 60},
+            }
+        """,
+    })
+    assert task_names(root) == {"core.tasks.ping", "premium.tasks.ping", "tools.src.scripts.tasks.ping"}
+    [(path, line, message)] = orphans(root)
+    assert (path, line) == ("backend/src/core/settings.py", 6) and "neither in the project" not in message
+
+
+def test_a_manage_py_inside_a_package_without_a_settings_module(tmp_path):
+    root = write_project(tmp_path, {
+        "requirements.txt": "celery\ndjango\n",
+        "backend/src/baserow/__init__.py": "",
+        "backend/src/baserow/manage.py": "from django.core.management import execute_from_command_line\n",
+        "backend/src/baserow/core/tasks.py": PING,
+        # Look-alike: a manage.py outside any package keeps its directory as the root.
+        "tool/manage.py": "from django.core.management import execute_from_command_line\n",
+        "tool/jobs/tasks.py": PING.replace("ping", "pong"),
+    })
+    for directory in ("backend", "backend/src", "tool"):  # not packages
+        (root / directory / "__init__.py").unlink()
+    assert task_names(root) == {"baserow.core.tasks.ping", "jobs.tasks.pong"}

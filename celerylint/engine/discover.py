@@ -40,7 +40,8 @@ def find_project_root(start: str) -> str:
         probe = parent
 
 
-def source_roots(root: str, settings: Settings, manage_dirs: list[str] = ()) -> list[str]:
+def source_roots(root: str, settings: Settings, manage_dirs: list[str] = (), package_dirs: list[str] = ()
+                 ) -> list[str]:
     """The `src` setting (default ".") plus "src" when it exists. With the default, every
     directory holding a `manage.py` is a source root too when the root has none: Django
     puts manage.py's directory on sys.path (`backend/manage.py`,
@@ -50,7 +51,11 @@ def source_roots(root: str, settings: Settings, manage_dirs: list[str] = ()) -> 
     through (`proj/manage.py` with `proj/__init__.py` and
     `DJANGO_SETTINGS_MODULE = "proj.settings"`): Celery then imports the modules by the
     package path, so the directory above the package is the source root (for a
-    manage.py at the root, that directory replaces ".")."""
+    manage.py at the root, that directory replaces "."). And with the default, the `src`
+    directory of every distribution in the project (`premium/backend/src` next to
+    `premium/backend/pyproject.toml`): it is how the distribution is installed and
+    imported (`package_dirs` are the directories holding a pyproject.toml, setup.py or
+    setup.cfg)."""
     default = settings.src == Settings().src
     roots = [os.path.normpath(os.path.join(root, s)) for s in settings.src]
     if default and os.path.exists(os.path.join(root, "manage.py")):
@@ -62,6 +67,9 @@ def source_roots(root: str, settings: Settings, manage_dirs: list[str] = ()) -> 
         roots.append(os.path.normpath(src))
     if default and not os.path.exists(os.path.join(root, "manage.py")):
         roots.extend(import_root(os.path.normpath(d)) for d in manage_dirs)
+    if default:
+        roots.extend(os.path.join(d, "src") for d in package_dirs
+                     if os.path.normpath(d) != os.path.normpath(root) and os.path.isdir(os.path.join(d, "src")))
     # Deepest first, so a file is named after the innermost root that holds it.
     return sorted(set(roots), key=lambda p: (-p.count(os.sep), p))
 
@@ -79,6 +87,10 @@ def import_root(manage_dir: str) -> str:
     except OSError:
         return manage_dir
     if match is None:
+        # No settings module named: a manage.py inside a package (`backend/src/baserow`)
+        # runs with the package's parent on sys.path, as the package is installed.
+        while os.path.isfile(os.path.join(manage_dir, "__init__.py")):
+            manage_dir = os.path.dirname(manage_dir)
         return manage_dir
     parts = match.group(1).decode().split(".")
 
@@ -279,7 +291,9 @@ def discover(root: str, settings: Settings, ignore_memo: dict | None = None) -> 
                 if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
                     warnings.append(f"skipping symlink loop {rel} -> {target}")
     manage_dirs = [os.path.dirname(path) for path, rel in found if rel.endswith("/manage.py")]
-    roots = source_roots(root, settings, manage_dirs)
+    package_dirs = sorted({os.path.dirname(path) for path, rel in data
+                           if rel.rpartition("/")[2] in ("pyproject.toml", "setup.py", "setup.cfg")})
+    roots = source_roots(root, settings, manage_dirs, package_dirs)
     files = [SourceFile(path, rel, module_name(path, roots)) for path, rel in found]
     files.sort(key=lambda f: f.rel)
     data.sort(key=lambda item: item[1])
