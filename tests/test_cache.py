@@ -91,10 +91,10 @@ def test_corrupt_cache_is_ignored(tmp_path, corrupt):
     assert parsed_count(result) == (0 if corrupt == "index-*.pickle" else 2)
     assert found == [("proj/settings.py", 1, "BEAT001")]
     (index,) = (root / cache_mod.CACHE_DIR).glob("index-*.pickle")
-    files, searches, ignore_memo, results = pickle.loads(index.read_bytes())
+    files, searches, ignore_memo, results, memo = pickle.loads(index.read_bytes())
     assert set(files) == {"ops/tasks.py", "ops/views.py", "proj/settings.py", "ops/__init__.py", "proj/__init__.py"}
-    assert all(isinstance(x, dict) for x in (searches, ignore_memo, results))
-    (facts,) = (root / cache_mod.CACHE_DIR).glob("facts-*.pickle")
+    assert all(isinstance(x, dict) for x in (searches, ignore_memo, results, memo))
+    (facts,) = [p for p in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle") if not p.name.endswith(".delta.pickle")]
     assert set(pickle.loads(facts.read_bytes())) == {"ops/tasks.py", "proj/settings.py"}
 
 
@@ -114,13 +114,45 @@ def test_an_unchanged_project_reuses_the_last_result(tmp_path):
     views = root / "ops" / "views.py"
     views.write_text(views.read_text() + "# a comment changes the content\n")
     changed, found_changed = reusing()
-    assert changed.project is not None and found_changed == found
+    assert changed.project is not None and found_changed == found  # a skipped file changed: analysed again
+    tasks = root / "ops" / "tasks.py"
+    tasks.write_text(tasks.read_text() + "# a comment only: the same facts\n")
+    same_facts, found_same = reusing()
+    assert same_facts.project is None and found_same == found
+    scoped = check([str(root / "ops" / "tasks.py")], Settings(), str(root), use_cache=True, jobs=1, reuse=True)
+    assert scoped.project is None and scoped.diagnostics == []  # the finding is in settings, out of scope
+    settings_file = root / "proj" / "settings.py"
+    scoped = check([str(settings_file)], Settings(), str(root), use_cache=True, jobs=1, reuse=True)
+    assert scoped.project is None and [(d.path, d.code) for d in scoped.diagnostics] == [("proj/settings.py", "BEAT001")]
     (root / "ops" / "tasks.py").write_text("from celery import shared_task\n\n@shared_task\ndef ping():\n    pass\n"
                                          "\n@shared_task\ndef pingg():\n    pass\n")
     fixed, found_fixed = reusing()
     assert fixed.project is not None and found_fixed == []
     assert reusing()[0].project is None and reusing()[1] == []
     assert run(root)[0].project is not None  # callers that need the project never get a reused result
+
+
+def test_facts_parsed_later_go_to_a_small_delta_file_until_it_grows(tmp_path):
+    files = {f"app{i}/tasks.py": f"from celery import shared_task\n\n@shared_task\ndef t{i}(): pass\n"
+             for i in range(80)}
+    root = write_project(tmp_path / "p", files)
+    run(root)
+    cache_dir = root / cache_mod.CACHE_DIR
+    (main,) = cache_dir.glob("facts-*[!a].pickle")
+    written = main.stat().st_mtime_ns
+    (root / "app1" / "tasks.py").write_text(files["app1/tasks.py"] + "\n@shared_task\ndef more(): pass\n")
+    result, _ = run(root)
+    assert parsed_count(result) == 1
+    assert main.stat().st_mtime_ns == written  # not rewritten for one file
+    (delta,) = cache_dir.glob("facts-*.delta.pickle")
+    assert set(pickle.loads(delta.read_bytes())) == {"app1/tasks.py"}
+    warm, _ = run(root)
+    assert parsed_count(warm) == 0  # the delta is read back
+    for i in range(2, 80):  # most files change: the delta is folded into the main file
+        (root / f"app{i}" / "tasks.py").write_text(files[f"app{i}/tasks.py"] + "# changed\n")
+    result, _ = run(root)
+    assert parsed_count(result) == 78 and not list(cache_dir.glob("facts-*.delta.pickle"))
+    assert parsed_count(run(root)[0]) == 0
 
 
 def test_read_only_project_still_checks(tmp_path):
@@ -132,9 +164,10 @@ def test_read_only_project_still_checks(tmp_path):
 
 
 def test_skipped_files_loaded_on_demand_are_reused_not_reparsed(tmp_path):
-    # models.py is skipped by the prefilter and loaded by the tenant rules; a warm run
-    # takes it from the cache but still treats it as loaded on demand (the same files
-    # are looked at in cold and warm runs, so the findings cannot differ).
+    # models.py and helpers.py are skipped by the prefilter, but the tenant rules reach
+    # them (the task imports them): they are parsed with the task in one batch, and a
+    # warm run takes all three from the cache (the same files are looked at in cold and
+    # warm runs, so the findings cannot differ).
     root = write_project(tmp_path / "p", {
         "shop/models.py": "from django.db import models\n\nclass Order(models.Model):\n"
                           "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n",
@@ -143,12 +176,12 @@ def test_skipped_files_loaded_on_demand_are_reused_not_reparsed(tmp_path):
                          "@shared_task\ndef report():\n    return total()\n",
     })
     runs = [run(root) for _ in range(3)]
-    assert [parsed_count(r) for r, _ in runs] == [1, 0, 0]
+    assert [parsed_count(r) for r, _ in runs] == [3, 0, 0]
     assert all(found == runs[0][1] == [("shop/tasks.py", 5, "TEN001"), ("shop/tasks.py", 5, "TEN003")]
                for _, found in runs)
     notes = [next(n for n in r.notes if n.startswith("files:")) for r, _ in runs]
-    assert "loaded on demand 2 (2 parsed)" in notes[0]
-    assert "loaded on demand 2 (0 parsed)" in notes[1] and "loaded on demand 2 (0 parsed)" in notes[2]
+    assert all("loaded on demand 0" in note for note in notes)
+    assert "from cache 3" in notes[1] and "from cache 3" in notes[2]
 
 
 def test_projects_that_never_mention_tenancy_skip_the_tenant_analysis(tmp_path):

@@ -6,7 +6,9 @@ any starts a fresh cache):
   decision; the results of byte searches over skipped files; the walk's ignore
   decisions; and the results of the last runs by the state of the whole project;
 - `facts-<key>.pickle`: each file's facts by content digest, read only when a run
-  needs facts (a run whose project state is unchanged reuses its result instead).
+  needs facts (a run whose project state is unchanged reuses its result instead);
+  facts added since it was written go to a small `facts-<key>.delta.pickle`, folded in
+  when it grows, so a run that parsed a few files does not rewrite them all.
 
 A file's entry is reused when its mtime, size and inode are unchanged, or failing that
 when its content digest is.
@@ -29,6 +31,7 @@ PARSE = "parse"
 SKIPPED = "skipped"
 SKIPPED_ENQUEUES = "skipped-enqueues"
 MAX_RESULTS = 8  # runs remembered (different selections and scopes: a hook and a full check)
+MAX_MEMO = 1000  # project-layer answers remembered
 
 
 class FileState(NamedTuple):
@@ -40,6 +43,7 @@ class FileState(NamedTuple):
     digest: bytes
     kind: str  # PARSE, SKIPPED or SKIPPED_ENQUEUES
     defines_tenancy: bool  # may define a tenant-scoped model (prefilter.tenancy_probe)
+    imports: tuple  # the modules it may import (prefilter.imported_modules)
 
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
@@ -69,6 +73,7 @@ class FactsCache:
         self.dir = os.path.join(root, CACHE_DIR)
         self.index_path = os.path.join(self.dir, f"index-{key}.pickle")
         self.facts_path = os.path.join(self.dir, f"facts-{key}.pickle")
+        self.delta_path = os.path.join(self.dir, f"facts-{key}.delta.pickle")
         self.enabled = enabled
         self.writable = enabled and not read_only  # read_only: entries are used, nothing is stored
         self.files: dict[str, FileState] = {}  # by root-relative path
@@ -78,7 +83,11 @@ class FactsCache:
         # The walk's ignore decisions and the ignore files they were made with (discover.py).
         self.ignore_memo: dict = {}
         self.results: dict[bytes, Any] = {}  # project state -> the result of a run (engine/run.py)
+        # Answers the project layer keeps across runs (Project.memo): key -> value.
+        self.memo: dict[tuple, Any] = {}
         self._facts: dict[str, tuple[bytes, FileFacts]] | None = None  # rel -> (digest, facts), read lazily
+        self._delta: dict[str, tuple[bytes, FileFacts]] = {}  # the entries not in the main facts file
+        self._main_read = False  # the main facts file was read whole (else it is rewritten)
         self._shared: dict = {}  # value -> the one object stored for it (see `shared`)
         self.index_dirty = self.facts_dirty = False
         if enabled:
@@ -87,23 +96,24 @@ class FactsCache:
     def _load_index(self) -> None:
         try:
             with open(self.index_path, "rb") as fh:
-                files, searches, ignore_memo, results = pickle.load(fh)
+                files, searches, ignore_memo, results, memo = pickle.load(fh)
         except Exception:  # missing, truncated, or written by another version
             return
-        if all(isinstance(x, dict) for x in (files, searches, ignore_memo, results)):
+        if all(isinstance(x, dict) for x in (files, searches, ignore_memo, results, memo)):
             self.files, self.searches, self.ignore_memo, self.results = files, searches, ignore_memo, results
+            self.memo = memo
 
     def _stored_facts(self) -> dict[str, tuple[bytes, FileFacts]]:
         if self._facts is None:
             self._facts = {}
             if self.enabled:
-                try:
-                    with open(self.facts_path, "rb") as fh:
-                        stored = pickle.load(fh)
-                except Exception:
-                    stored = None
+                stored, delta = _read(self.facts_path), _read(self.delta_path)
                 if isinstance(stored, dict):
                     self._facts = stored
+                    self._main_read = True
+                    if isinstance(delta, dict):
+                        self._delta = delta
+                        self._facts.update(delta)
         return self._facts
 
     # -- files
@@ -119,12 +129,13 @@ class FactsCache:
         """The file's state when its content is unchanged (its stat is refreshed)."""
         state = self.files.get(rel)
         if state is not None and state.digest == content_digest:
-            return self.store(rel, st, content_digest, state.kind, state.defines_tenancy)
+            return self.store(rel, st, content_digest, state.kind, state.defines_tenancy, state.imports)
         return None
 
     def store(self, rel: str, st: os.stat_result, content_digest: bytes, kind: str,
-              defines_tenancy: bool) -> FileState:
-        state = FileState(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, kind, defines_tenancy)
+              defines_tenancy: bool, imports: tuple) -> FileState:
+        state = FileState(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, kind, defines_tenancy,
+                          shared(imports, self._shared))
         if self.writable:
             self.files[rel] = state
             self.index_dirty = True
@@ -148,7 +159,9 @@ class FactsCache:
         """Facts just extracted: their equal strings, tuples, frozensets and values
         become shared objects first (see `shared`)."""
         if self.writable:
-            self._stored_facts()[rel] = (content_digest, shared(facts, self._shared))
+            entry = (content_digest, shared(facts, self._shared))
+            self._stored_facts()[rel] = entry
+            self._delta[rel] = entry
             self.facts_dirty = True
 
     # -- searches, ignores, results
@@ -166,6 +179,16 @@ class FactsCache:
         """A skipped file changed: earlier search results no longer hold."""
         if self.searches and self.writable:
             self.searches.clear()
+            self.index_dirty = True
+
+    def recall(self, key: tuple, default: Any) -> Any:
+        return self.memo.get(key, default)
+
+    def remember(self, key: tuple, value: Any) -> None:
+        """Keep an answer of the project layer for later runs (see Project.memo)."""
+        if self.writable and self.memo.get(key) != value:
+            self.memo.pop(key, None)
+            self.memo[key] = value
             self.index_dirty = True
 
     def remember_result(self, state: bytes, result: Any) -> None:
@@ -189,10 +212,20 @@ class FactsCache:
                 with open(os.path.join(self.dir, "CACHEDIR.TAG"), "w") as fh:
                     fh.write(_TAG)
             if self.facts_dirty:
-                present = self.files.keys()
-                self._write(self.facts_path, {rel: v for rel, v in self._stored_facts().items() if rel in present})
-            self._write(self.index_path, (self.files, self.searches, self.ignore_memo, self.results))
-            keep = {self.index_path, self.facts_path}
+                stored = self._stored_facts()
+                if self._main_read and len(self._delta) <= max(64, len(stored) // 10):
+                    self._write(self.delta_path, self._delta)
+                else:  # fold the delta in
+                    present = self.files.keys()
+                    self._write(self.facts_path, {rel: v for rel, v in stored.items() if rel in present})
+                    self._delta = {}
+                    self._main_read = True
+                    if os.path.exists(self.delta_path):
+                        os.unlink(self.delta_path)
+            if len(self.memo) > MAX_MEMO:
+                self.memo = dict(list(self.memo.items())[-MAX_MEMO:])
+            self._write(self.index_path, (self.files, self.searches, self.ignore_memo, self.results, self.memo))
+            keep = {self.index_path, self.facts_path, self.delta_path}
             for name in os.listdir(self.dir):
                 path = os.path.join(self.dir, name)
                 if name.endswith(".pickle") and path not in keep:
@@ -207,6 +240,14 @@ class FactsCache:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+
+
+def _read(path: str) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # missing, truncated, or written by another version
+        return None
 
 
 def shared(value: Any, seen: dict) -> Any:

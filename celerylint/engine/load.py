@@ -11,9 +11,14 @@ from celerylint import __version__
 from celerylint.config import Settings
 from celerylint.engine.cache import PARSE, SKIPPED, SKIPPED_ENQUEUES, FactsCache, FileState, digest, facts_format
 from celerylint.engine.pool import ParseJob, ParsePool
-from celerylint.facts.extract import ExtractOptions, syntax_error_facts
+from celerylint.facts.ast_extract import extract_ast
+from celerylint.facts.extract import ExtractOptions, syntax_error_facts, too_deep
 from celerylint.facts.model import FileFacts, SourceFile
-from celerylint.facts.prefilter import enqueues, needs_parse, tenancy_probe
+from celerylint.facts.prefilter import enqueues, imported_modules, needs_parse, tenancy_probe
+
+
+# A batch of at most this many bytes is parsed in the main process (see FactLoading.parse).
+IN_PROCESS_BYTES = 256 * 1024
 
 
 class DemandLoader:
@@ -65,8 +70,9 @@ class FactLoading:
             self.cache.searches = {}  # results over the files on disk
         self.jobs = jobs
         self.pool: ParsePool | None = None
-        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0}
+        self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0, "rounds": 0}
         self.states: dict[str, FileState] = {}  # by root-relative path, from `survey`
+        self.previous: dict[str, FileState | None] = {}  # files whose content changed: their cached state
         self.unreadable: dict[str, FileFacts] = {}  # SYN001 facts of files that could not be read
         self.enqueuing: set[str] = set()  # skipped files that may enqueue tasks
         self.tenancy_files: set[str] = set()  # files that may define tenant-scoped models
@@ -100,10 +106,12 @@ class FactLoading:
                 content = digest(data)
                 state = self.cache.by_digest(source.rel, st, content)
                 if state is None:
+                    self.previous[source.rel] = self.cache.files.get(source.rel)
                     kind = PARSE if needs_parse(data, self.needles) else SKIPPED_ENQUEUES if enqueues(data) else SKIPPED
                     if kind != PARSE:
                         self.cache.forget_searches()
-                    state = self.cache.store(source.rel, st, content, kind, self.defines_tenancy(data))
+                    state = self.cache.store(source.rel, st, content, kind, self.defines_tenancy(data),
+                                             imported_modules(data, source.module, source.is_package))
             self.states[source.rel] = state
             if state.defines_tenancy:
                 self.tenancy_files.add(source.rel)
@@ -111,16 +119,40 @@ class FactLoading:
                 self.enqueuing.add(source.rel)
         self.cache.forget_missing({f.rel for f in files})
 
-    def load(self, files: list[SourceFile]) -> dict[str, FileFacts | None]:
-        """Facts of the files the prefilter selects (from the cache or parsed now); the
-        others are None until the index asks for them (see parse_now)."""
+    def import_closure(self, files: list[SourceFile], start: list[SourceFile], depth: int) -> list[SourceFile]:
+        """The project files that `start` imports, and those they import, `depth` levels
+        deep (from the prefilter's byte-level import scan: nothing is parsed)."""
+        by_module: dict[str, SourceFile] = {}
+        for source in files:
+            by_module.setdefault(source.module, source)
+        seen = {s.rel for s in start}
+        level = list(start)
+        found: list[SourceFile] = []
+        for _ in range(depth):
+            following = []
+            for source in level:
+                state = self.states.get(source.rel)
+                for name in state.imports if state is not None else ():
+                    target = by_module.get(name)
+                    if target is not None and target.rel not in seen:
+                        seen.add(target.rel)
+                        following.append(target)
+            found.extend(following)
+            level = following
+        return found
+
+    def load(self, files: list[SourceFile], also: list[SourceFile] = ()) -> dict[str, FileFacts | None]:
+        """Facts of the files the prefilter selects, and of `also` (files the project
+        layer is known to need), from the cache or parsed now in one batch; the others
+        are None until the index asks for them (see parse_now)."""
         facts: dict[str, FileFacts | None] = dict(self.unreadable)
+        wanted = {s.rel for s in also}
         todo = []
         for source in files:
             state = self.states.get(source.rel)
             if state is None:
                 continue
-            if state.kind == PARSE:
+            if state.kind == PARSE or source.rel in wanted:
                 cached = self.cache.facts(source.rel, state.digest)
                 if cached is None:
                     todo.append(self._job(source, state.size))
@@ -131,12 +163,37 @@ class FactLoading:
                 self.stats["skipped"] += 1
                 facts[source.rel] = None
         if todo:
-            parsed = self.get_pool().parse(todo)
+            parsed = self.parse(todo)
             self.stats["parsed"] += len(parsed)
             for rel, result in parsed.items():
                 facts[rel] = result
                 self._remember(rel, result)
         return facts
+
+    def parse(self, jobs: list[ParseJob]) -> dict[str, FileFacts]:
+        """rel -> facts. A small batch is parsed here with `ast` (no worker processes to
+        start, no libcst to import: what a pre-commit run on a few files needs); the
+        rest, and files `ast` cannot parse, in the worker pool."""
+        results: dict[str, FileFacts] = {}
+        if sum(job.size for job in jobs) <= IN_PROCESS_BYTES:
+            options = ExtractOptions.from_settings(self.settings)
+            remaining = []
+            for job in jobs:
+                facts = None
+                try:
+                    data = job.data if job.data is not None else self._read_path(job.path)
+                except OSError:
+                    data = None
+                if data is not None and not too_deep(data):
+                    facts = extract_ast(data, job.module, job.is_package, options)
+                if facts is None:
+                    remaining.append(job)
+                else:
+                    results[job.key] = facts
+            jobs = remaining
+        if jobs:
+            results.update(self.get_pool().parse(jobs))
+        return results
 
     def parse_now(self, sources: list[SourceFile]) -> dict[str, FileFacts]:
         """Facts of files the prefilter skipped, for the index: from the cache when an
@@ -153,18 +210,45 @@ class FactLoading:
             else:
                 jobs.append(self._job(source, state.size))
         self.stats["loaded"] += len(results)
-        parsed = self.get_pool().parse(jobs) if jobs else {}
+        self.stats["rounds"] += bool(jobs)
+        parsed = self.parse(jobs) if jobs else {}
         self.stats["demand"] += len(parsed)
         for rel, facts in parsed.items():
             self._remember(rel, facts)
         results.update(parsed)
         return results
 
+    def facts_unchanged(self, files: list[SourceFile], limit: int = 20) -> bool:
+        """Whether the files whose content changed since the cache still have the facts
+        they had (a comment, a docstring, formatting): they are parsed now to find out.
+        False when any is new, was not parsed before, or more than `limit` changed."""
+        changed = [s for s in files if s.rel in self.previous]
+        if not changed or len(changed) > limit:
+            return False
+        jobs, before = [], {}
+        for source in changed:
+            old, new = self.previous[source.rel], self.states.get(source.rel)
+            if old is None or new is None or old.kind != new.kind:
+                return False
+            old_facts = self.cache.facts(source.rel, old.digest)
+            if old_facts is None:
+                return False
+            before[source.rel] = old_facts
+            jobs.append(self._job(source, new.size))
+        parsed = self.parse(jobs)
+        for rel, facts in parsed.items():
+            self._remember(rel, facts)
+        return all(parsed.get(rel) == facts for rel, facts in before.items())
+
     def read(self, source: SourceFile) -> bytes:
         """The file's content, from the overlay when it has one (OSError if unreadable)."""
         if source.path in self.overlay:
             return self.overlay[source.path]
-        with open(source.path, "rb") as fh:
+        return self._read_path(source.path)
+
+    @staticmethod
+    def _read_path(path: str) -> bytes:
+        with open(path, "rb") as fh:
             return fh.read()
 
     def _job(self, source: SourceFile, size: int) -> ParseJob:

@@ -13,6 +13,7 @@ from celerylint.baseline import Baseline
 from celerylint.config import Settings, check_codes
 from celerylint.diagnostics import Diagnostic
 from celerylint.engine.discover import discover, explicit_file
+from celerylint.engine.cache import PARSE
 from celerylint.engine.load import DemandLoader, FactLoading
 from celerylint.engine.noqa import NOQA, directives, suppressed, suppression
 from celerylint.facts.model import SourceFile
@@ -20,6 +21,11 @@ from celerylint.project import Project
 from celerylint.project.index import ProjectIndex
 from celerylint.rules import all_rules, is_code_selector, selected_codes
 from celerylint.rules.unused_suppression import NoqaDirective, StaleEntry, Suppressions
+
+
+# How many levels of imports the tenant analysis loads ahead of the rules (the call
+# chains it follows are task -> service -> selector -> model, give or take a level).
+IMPORT_DEPTH = 4
 
 
 class UsageError(Exception):
@@ -85,26 +91,42 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                            settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
     scoped = {f.rel: f for f in files if in_scope(f)}
     # Fixtures with django-celery-beat rows get findings too (never fixes).
-    data_scoped = {rel: SourceFile(path, rel, "") for path, rel in found.fixtures
-                   if in_scope(SourceFile(path, rel, ""))}
+    data_files = {rel: SourceFile(path, rel, "") for path, rel in found.fixtures}
+    data_scoped = {rel: f for rel, f in data_files.items() if in_scope(f)}
     try:
         run.survey(files)
         state = None
-        if reuse and not run.overlay and not verbose and run.cache.enabled:
-            state = _project_state(run, files, codes, scoped, baseline, found)
+        if reuse and not run.overlay and not verbose and run.cache.enabled and baseline is None \
+                and not any(cls.uses_suppressions and cls.code in codes for cls in all_rules()):
+            # The whole project's findings, by what they depend on; a run reports those in
+            # its scope.
+            state = _project_state(run, files, codes, found=found)
             earlier = run.cache.results.get(state)
+            if earlier is None and run.facts_unchanged(files):
+                earlier = run.cache.results.get(_project_state(run, files, codes, as_before=True, found=found))
+                if earlier is not None:
+                    run.cache.remember_result(state, earlier)
             if earlier is not None:
-                diagnostics, baselined = earlier
                 warning = run.cache.save()
-                return CheckResult(diagnostics, len(scoped), root, None, set(scoped), [],
-                                   list(found.warnings) + ([warning] if warning else []),
-                                   time.perf_counter() - started, baselined)
-        facts = run.load(files)
+                return CheckResult([d for d in earlier if d.path in scoped or d.path in data_scoped], len(scoped),
+                                   root, None, set(scoped), [], list(found.warnings) + ([warning] if warning else []),
+                                   time.perf_counter() - started)
+        tenant_rules = any(code.startswith("TEN") or code == "BEAT006" for code in codes)
+        needed: list[SourceFile] = []
+        if tenant_rules and (run.tenancy_files or settings.tenant_models or settings.tenant_tasks):
+            # What the tenant analysis will reach (models, and the helpers tasks call),
+            # parsed with the rest in one parallel batch rather than one by one.
+            # The files that only enqueue tasks are read for TEN005/TEN006.
+            start = [f for f in files if f.rel in run.tenancy_files
+                     or (f.rel in run.states and run.states[f.rel].kind == PARSE)]
+            needed = start + run.import_closure(files, start, IMPORT_DEPTH) \
+                + [f for f in files if f.rel in run.enqueuing]
+        facts = run.load(files, also=needed)
         data = _DataFiles(run, found)
         index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing,
                              roots=found.roots, declared=data.declared(), data_rows=data.rows())
         index.notes.extend(data.notes)
-        project = Project(index, tenancy_files=run.tenancy_files)
+        project = Project(index, tenancy_files=run.tenancy_files, memo=run.cache)
         asked: set = set()
         for _ in range(3):  # a decorator instance may be made in a file that the first round finds
             needles = tuple(n for n in project.tasks.factory_needles() if n not in asked)
@@ -112,15 +134,17 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                 break
             asked.update(needles)
             index.parse_files_mentioning(needles)
-        if any(code.startswith("TEN") or code == "BEAT006" for code in codes) and project.tenancy.models_exist():
-            index.prefetch_imports()
+        if tenant_rules and project.tenancy.models_exist():
+            index.prefetch_imports(IMPORT_DEPTH)
         diagnostics: list[Diagnostic] = []
+        all_files = {f.rel: f for f in files}
         used: dict[tuple[str, int], set[str]] = {}  # (rel, line) -> codes its noqa suppressed
         for rule_cls in all_rules():
             if rule_cls.code not in codes or rule_cls.uses_suppressions:
                 continue
             for diag in rule_cls().check(project):
-                source = scoped.get(diag.path) or data_scoped.get(diag.path)
+                source = scoped.get(diag.path) or data_scoped.get(diag.path) \
+                    or ((all_files.get(diag.path) or data_files.get(diag.path)) if state is not None else None)
                 if source is None:
                     continue
                 how = suppression(diag, source, index.parsed_facts(source.rel), settings)
@@ -153,7 +177,8 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         found_notes = (_found_notes(project) if verbose else []) + notes_baseline
         diagnostics = sorted(set(diagnostics))
         if state is not None:
-            run.cache.remember_result(state, (diagnostics, baselined))
+            run.cache.remember_result(state, diagnostics)
+            diagnostics = [d for d in diagnostics if d.path in scoped or d.path in data_scoped]
     finally:
         run.close()
     warning = run.cache.save()
@@ -164,7 +189,8 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         f"configuration: {settings.source or 'defaults'}",
         f"files: {len(files)} in the project, {len(scoped)} checked; parsed {run.stats['parsed']}, "
         f"from cache {run.stats['cached']}, skipped by the prefilter {run.stats['skipped']}, "
-        f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed)",
+        f"loaded on demand {run.stats['demand'] + run.stats['loaded']} ({run.stats['demand']} parsed, "
+        f"in {run.stats['rounds']} rounds)",
     ] + found_notes + sorted(set(index.notes))
     return CheckResult(diagnostics, len(scoped), root, project, set(scoped), notes, warnings,
                        time.perf_counter() - started, baselined)
@@ -221,21 +247,19 @@ class _DataFiles:
         return out
 
 
-def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, scoped: dict,
-                   baseline: Baseline | None, found=None) -> bytes:
-    """What a run's result depends on besides the configuration (the cache's own key):
-    the analyzer's code, the rules selected, the files in scope, the baseline, and every
-    file of the project by name, module and content."""
+def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, as_before: bool = False,
+                   found=None) -> bytes:
+    """What the whole project's findings depend on besides the configuration (the
+    cache's own key): the analyzer's code, the rules selected, every file of the
+    project by name, module and content, and the data files read (dependency
+    declarations, fixtures). `as_before`: with the contents the changed files had in the
+    cache (for files whose facts did not change)."""
     hasher = hashlib.blake2b(digest_size=16)
-    hasher.update(repr((_analyzer_state(), sorted(codes), sorted(scoped))).encode())
-    if baseline is not None:
-        try:
-            with open(baseline.path, "rb") as fh:
-                hasher.update(b"baseline\0" + baseline.path.encode() + b"\0" + fh.read())
-        except OSError:
-            hasher.update(b"baseline unreadable")
+    hasher.update(repr((_analyzer_state(), sorted(codes))).encode())
     for source in files:
         state = run.states.get(source.rel)
+        if as_before and source.rel in run.previous:
+            state = run.previous[source.rel]
         hasher.update(f"\0{source.rel}\0{source.module}\0".encode() + (state.digest if state else b"-"))
     for path, rel in (found.declarations + found.fixtures) if found is not None else ():
         try:

@@ -81,6 +81,12 @@ def _too_deep(data: bytes, limit: int) -> tuple[int, int] | None:
     return None
 
 
+def too_deep(data: bytes) -> bool:
+    """Whether brackets nest deeper than Python allows (such a file goes to the workers,
+    where libcst decides, never to the parser in the main process)."""
+    return _too_deep(data, MAX_NESTING) is not None
+
+
 def syntax_error_facts(module: str, is_package: bool, message: str, line: int = 1, column: int = 1,
                        data: bytes = b"") -> FileFacts:
     return FileFacts(module, is_package, {}, (), {}, (), (), (), (), (), noqa_lines(data),

@@ -27,6 +27,40 @@ _RELEVANT = re.compile(
 
 ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
 
+_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]+))",
+                     re.MULTILINE)
+_WORD = re.compile(rb"[\w.]+")
+
+
+def imported_modules(data: bytes, module: str, is_package: bool) -> tuple[str, ...]:
+    """The modules a file may import, from its bytes (module-level and function-level
+    imports; for `from x import y`, both `x` and `x.y`): what the project layer will
+    need to resolve names, known before anything is parsed. A superset is harmless."""
+    if b"import" not in data:
+        return ()
+    found: dict[str, None] = {}
+    base = module.split(".") if module else []
+    if not is_package:
+        base = base[:-1]
+    for match in _IMPORT.finditer(data):
+        dots, source, names, plain = match.groups()
+        if plain is not None:
+            for word in _WORD.findall(plain):
+                if word != b"as":
+                    found[word.decode("ascii", "replace")] = None
+            continue
+        prefix = base[: len(base) - (len(dots) - 1)] if dots and len(dots) - 1 <= len(base) else ([] if dots else [])
+        if dots and len(dots) - 1 > len(base):
+            continue
+        target = ".".join(prefix + ([source.decode("ascii", "replace")] if source else []))
+        if not target:
+            continue
+        found[target] = None
+        for word in _WORD.findall(names or b""):
+            if word != b"as" and b"." not in word:
+                found[f"{target}.{word.decode('ascii', 'replace')}"] = None
+    return tuple(found)
+
 
 def tenancy_probe(names: tuple[str, ...]) -> Callable[[bytes], bool]:
     """Whether a file could define a tenant-scoped model: a `tenant`/`tenant_id` field

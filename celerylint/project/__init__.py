@@ -13,21 +13,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # imported where used: `celerylint.project.crontab` alone loads nothing else
     from celerylint.project.index import ProjectIndex
 
 
+class Memo(Protocol):
+    """Answers kept across runs (the engine's cache), for questions whose answer is
+    costly and keyed by everything it depends on."""
+
+    def recall(self, key: tuple, default: Any) -> Any: ...
+
+    def remember(self, key: tuple, value: Any) -> None: ...
+
+
 class Project:
-    def __init__(self, index: "ProjectIndex", tenancy_files: set[str] | None = None):
+    def __init__(self, index: "ProjectIndex", tenancy_files: set[str] | None = None, memo: Memo | None = None):
         from celerylint.project.schedules import Schedules
         from celerylint.project.tasks import TaskRegistry
 
         self.index = index
         self.settings = index.settings
         self.notes = index.notes  # --verbose remarks
-        self.tasks = TaskRegistry(index)
+        self.tasks = TaskRegistry(index, memo)
         self.schedules = Schedules(index, self.tasks)
         self._tenancy_files = tenancy_files
         self._tenancy = None

@@ -90,18 +90,28 @@ class ProjectIndex:
             self._facts[rel] = facts
         self.version += 1
 
-    def prefetch_imports(self) -> None:
-        """Load, in one batch, the project modules that the parsed files import: the
-        models and helpers that tenant-scope inference and name resolution reach first."""
-        wanted = {}
-        for _, facts in list(self.parsed()):
-            for target in list(facts.imports.values()) + [tuple(s.split(".")) for s in facts.star_imports]:
-                for cut in range(len(target), 0, -1):
-                    source = self.by_module.get(".".join(target[:cut]))
-                    if source is not None:
-                        wanted[source.rel] = source
-                        break
-        self.load(wanted.values())
+    def prefetch_imports(self, depth: int = 1) -> None:
+        """Load the project modules that the parsed files import, and those they import,
+        `depth` levels deep, one parallel batch per level: the models and helpers that
+        tenant-scope inference and name resolution reach (loading them one by one as
+        resolution reaches them costs a round trip to the parse workers each)."""
+        level = [facts for _, facts in list(self.parsed())]
+        for _ in range(depth):
+            wanted = {}
+            for facts in level:
+                targets = list(facts.imports.values()) + [tuple(s.split(".")) for s in facts.star_imports]
+                targets += [t for fn in facts.functions for t in fn.imports.values()]
+                for target in targets:
+                    for cut in range(len(target), 0, -1):
+                        source = self.by_module.get(".".join(target[:cut]))
+                        if source is not None:
+                            if self._facts.get(source.rel) is None and source.rel not in self._demand_searched:
+                                wanted[source.rel] = source
+                            break
+            if not wanted:
+                return
+            self.load(wanted.values())
+            level = [self._facts[rel] for rel in wanted if self._facts.get(rel) is not None]
 
     def parse_files_mentioning(self, *groups: tuple[bytes, ...], among: set[str] | None = None) -> None:
         """Parse the skipped files (optionally only those `among`) that contain a needle

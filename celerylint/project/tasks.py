@@ -23,6 +23,7 @@ dependency's).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -34,6 +35,7 @@ from celerylint.project import crontab
 from celerylint.project.index import ProjectIndex, memo
 
 _ANYTHING = re.compile(r".*", re.DOTALL)
+_MISSING = object()
 
 CELERY_APP_CLASSES = frozenset({("celery", "Celery"), ("celery", "app", "Celery"), ("celery", "app", "base", "Celery")})
 CELERY_TASK_CLASSES = frozenset({
@@ -82,8 +84,9 @@ class TaskDef:
 
 
 class TaskRegistry:
-    def __init__(self, index: ProjectIndex):
+    def __init__(self, index: ProjectIndex, memo: Any = None):
         self.index = index
+        self.memo = memo
         self.settings = index.settings
         self._is_app: dict[tuple, bool] = {}
         self._task_class: dict[tuple, bool] = {}
@@ -763,5 +766,13 @@ class TaskRegistry:
         """The registered name closest to `name` (crontab.suggest, shared with
         validate_schedules); its table of last names is built once per registry size."""
         if self._by_last is None or self._by_last[0] != len(self.registry):
-            self._by_last = (len(self.registry), crontab.names_by_last(self.registry))
-        return crontab.suggest(name, self.registry, self._by_last[1])
+            names = hashlib.blake2b("\0".join(sorted(self.registry)).encode(), digest_size=16).digest()
+            self._by_last = (len(self.registry), crontab.names_by_last(self.registry), names)
+        key = ("suggest", name, self._by_last[2])  # the answer depends on the name and the registered names
+        found = self.memo.recall(key, _MISSING) if self.memo is not None else _MISSING
+        if found is not _MISSING:
+            return found
+        found = crontab.suggest(name, self.registry, self._by_last[1])
+        if self.memo is not None:
+            self.memo.remember(key, found)
+        return found
