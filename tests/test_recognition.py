@@ -785,16 +785,19 @@ def test_the_src_directory_of_each_distribution_is_a_source_root(tmp_path):
     assert (path, line) == ("backend/src/core/settings.py", 6) and "neither in the project" not in message
 
 
-def test_a_manage_py_inside_a_package_without_a_settings_module(tmp_path):
+def test_a_manage_py_inside_a_package_of_a_distribution(tmp_path):
+    # baserow: `backend/src/baserow/manage.py`, run as the `baserow.manage:main` script.
     root = write_project(tmp_path, {
         "requirements.txt": "celery\ndjango\n",
+        "backend/pyproject.toml": "[project]\nname = 'baserow'\n",
         "backend/src/baserow/__init__.py": "",
         "backend/src/baserow/manage.py": "from django.core.management import execute_from_command_line\n",
         "backend/src/baserow/core/tasks.py": PING,
-        # Look-alike: a manage.py outside any package keeps its directory as the root.
+        # Look-alike: a manage.py of no distribution keeps its directory as the root, even
+        # in a package (test_tasks.test_manage_py_in_a_subdirectory_is_a_source_root).
         "tool/manage.py": "from django.core.management import execute_from_command_line\n",
         "tool/jobs/tasks.py": PING.replace("ping", "pong"),
     })
-    for directory in ("backend", "backend/src", "tool"):  # not packages
+    for directory in ("backend", "backend/src"):  # not packages
         (root / directory / "__init__.py").unlink()
     assert task_names(root) == {"baserow.core.tasks.ping", "jobs.tasks.pong"}

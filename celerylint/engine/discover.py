@@ -55,7 +55,8 @@ def source_roots(root: str, settings: Settings, manage_dirs: list[str] = (), pac
     directory of every distribution in the project (`premium/backend/src` next to
     `premium/backend/pyproject.toml`): it is how the distribution is installed and
     imported (`package_dirs` are the directories holding a pyproject.toml, setup.py or
-    setup.cfg)."""
+    setup.cfg); a manage.py inside a package there is a module of that package, not a
+    root of its own."""
     default = settings.src == Settings().src
     roots = [os.path.normpath(os.path.join(root, s)) for s in settings.src]
     if default and os.path.exists(os.path.join(root, "manage.py")):
@@ -65,11 +66,16 @@ def source_roots(root: str, settings: Settings, manage_dirs: list[str] = (), pac
     src = os.path.join(root, "src")
     if "src" not in settings.src and os.path.isdir(src):
         roots.append(os.path.normpath(src))
+    distributions = [os.path.normpath(os.path.join(d, "src")) for d in package_dirs
+                     if os.path.normpath(d) != os.path.normpath(root) and os.path.isdir(os.path.join(d, "src"))]
     if default and not os.path.exists(os.path.join(root, "manage.py")):
-        roots.extend(import_root(os.path.normpath(d)) for d in manage_dirs)
+        for d in manage_dirs:
+            d = os.path.normpath(d)
+            if os.path.isfile(os.path.join(d, "__init__.py")) and any(d.startswith(s + os.sep) for s in distributions):
+                continue  # a module of an installed package (`baserow = "baserow.manage:main"`)
+            roots.append(import_root(d))
     if default:
-        roots.extend(os.path.join(d, "src") for d in package_dirs
-                     if os.path.normpath(d) != os.path.normpath(root) and os.path.isdir(os.path.join(d, "src")))
+        roots.extend(distributions)
     # Deepest first, so a file is named after the innermost root that holds it.
     return sorted(set(roots), key=lambda p: (-p.count(os.sep), p))
 
@@ -87,10 +93,6 @@ def import_root(manage_dir: str) -> str:
     except OSError:
         return manage_dir
     if match is None:
-        # No settings module named: a manage.py inside a package (`backend/src/baserow`)
-        # runs with the package's parent on sys.path, as the package is installed.
-        while os.path.isfile(os.path.join(manage_dir, "__init__.py")):
-            manage_dir = os.path.dirname(manage_dir)
         return manage_dir
     parts = match.group(1).decode().split(".")
 
