@@ -224,6 +224,45 @@ def test_project_classes_used_directly_as_decorators(tmp_path):
     assert [(p, line) for p, line, _ in orphans(root)] == [("proj/settings.py", 6), ("proj/settings.py", 7)]
 
 
+def test_nested_functions_resolve_decorators_with_the_imports_around_them(tmp_path):
+    root = write_project(tmp_path, {
+        "tests/conftest.py": """
+            import pytest
+
+            @pytest.fixture
+            def mock_parser(monkeypatch):
+                from celery import shared_task
+
+                @shared_task
+                def fetch_mock(*args, **kwargs):
+                    pass
+
+                return fetch_mock
+
+            class Fixtures:
+                def make(self):
+                    from celery import shared_task as st
+
+                    @st(name="fixtures.made")
+                    def made():
+                        pass
+
+            def load_test():
+                from locust import task
+
+                @task
+                def browse():
+                    pass
+
+            def no_import():
+                @shared_task
+                def unresolved():
+                    pass
+        """,
+    })
+    assert task_names(root) == {"tests.conftest.fetch_mock", "fixtures.made"}
+
+
 def test_names_bound_to_task_decorator_calls_used_otherwise_are_not_decorators(tmp_path):
     root = write_project(tmp_path, {
         "ops/tasks.py": """

@@ -354,8 +354,14 @@ class TaskRegistry:
         facts = self.index.parsed_facts(source.rel)
         tasks: list[TaskDef] = []
         if facts is not None and facts.error is None:
+            enclosing: dict = {}
             for fn in facts.functions:
-                task = self._function_task(source, facts, fn)
+                # Functions are listed in source order, each before those defined in it: a
+                # function nested in another resolves its decorators with the imports of
+                # the function around it (`from celery import shared_task` in a fixture).
+                if not fn.nested or fn.owner is not None:
+                    enclosing = fn.imports
+                task = self._function_task(source, facts, fn, enclosing if fn.nested and fn.owner is None else None)
                 if task is not None:
                     tasks.append(task)
             for cls in facts.classes:
@@ -365,10 +371,11 @@ class TaskRegistry:
         self._by_file[source.rel] = tasks
         return tasks
 
-    def _function_task(self, source: SourceFile, facts: FileFacts, fn: FunctionFacts) -> TaskDef | None:
+    def _function_task(self, source: SourceFile, facts: FileFacts, fn: FunctionFacts,
+                       imports: dict | None = None) -> TaskDef | None:
         module = facts.module
         for dec in fn.decorators:
-            kind = self._decorator_kind(module, dec.dotted)
+            kind = self._decorator_kind(module, dec.dotted, imports or None)
             if kind is None:
                 continue
             options = {k.name: k.value for k in dec.kwargs if k.name is not None}
