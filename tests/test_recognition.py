@@ -756,6 +756,34 @@ def test_add_periodic_task_keys_as_celery_keys_them(tmp_path):
     assert {"ops.tasks.ping()", "pong", "ops.tasks.pong(1)", "ops.tasks.pong(2)", "debug"} == keys
 
 
+def test_add_periodic_task_with_a_task_imported_in_the_function(tmp_path):
+    root = write_project(tmp_path, {
+        "ops/tasks.py": PING,
+        "ops/other.py": PING,
+        "proj/celery.py": """
+            from celery import Celery
+            from ops.tasks import ping
+
+            app = Celery("proj")
+
+            class Service:
+                def setup(self, sender, **kwargs):
+                    from ops.other import ping
+                    sender.add_periodic_task(60, ping.s(), name="local")
+
+            @app.on_after_finalize.connect
+            def setup(sender, **kwargs):
+                sender.add_periodic_task(60, ping.s(), name="module")
+
+            app.on_after_finalize.connect(Service().setup)
+        """,
+    })
+    entries = beat(root)
+    # The function's own import shadows the module's.
+    assert ("local", "ops.other.ping") in entries
+    assert ("module", "ops.tasks.ping") in entries
+
+
 # --------------------------------------------------------------------------- 8. source roots
 
 

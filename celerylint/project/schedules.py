@@ -670,9 +670,13 @@ class ScheduleBuilder:
         task_ref: tuple = ()
         if type(periodic.task) is Ref:
             dotted = periodic.task.dotted
-            task = self.tasks.task_object(module, dotted[0]) if len(dotted) == 1 else None
-            if task is None and len(dotted) > 1:
-                found = index.split_definition(index.resolve(module, dotted))
+            fn = _function_around(facts, periodic.function, periodic.span)
+            local = fn.imports if fn is not None and dotted[0] in fn.imports else None
+            task = self.tasks.task_object(module, dotted[0]) if len(dotted) == 1 and local is None else None
+            if task is None and (len(dotted) > 1 or local is not None):
+                # `from .tasks import job` in the function that calls add_periodic_task
+                found = index.split_definition(index.resolve_in(module, local, dotted) if local
+                                               else index.resolve(module, dotted))
                 if found is not None and len(found[1]) == 1:
                     task = self.tasks.task_object(found[0], found[1][0])
             if task is not None:
@@ -1217,6 +1221,16 @@ def _function(facts: FileFacts, qualname: str | None) -> FunctionFacts | None:
         return None
     owner, _, name = qualname.rpartition(".")
     return next((f for f in facts.functions if f.name == name and (f.owner or "") == owner), None)
+
+
+def _function_around(facts: FileFacts, name: str | None, span: int) -> FunctionFacts | None:
+    """The function named `name` (a method too: facts name the function of a call by its
+    own name) that holds the code at `span`: the nearest such definition above it."""
+    if name is None:
+        return None
+    where = facts.spans[span][:2]
+    above = [f for f in facts.functions if f.name == name and facts.spans[f.def_span][:2] <= where]
+    return max(above, key=lambda f: facts.spans[f.def_span][:2], default=None)
 
 
 def _qualname(fn: FunctionFacts) -> str:
