@@ -784,6 +784,37 @@ def test_add_periodic_task_with_a_task_imported_in_the_function(tmp_path):
     assert ("module", "ops.tasks.ping") in entries
 
 
+# --------------------------------------------------------------------------- 7. BEAT008
+
+
+def test_beat008_every_minute_crontabs_and_look_alikes(tmp_path):
+    root = write_project(tmp_path, {
+        "ops/tasks.py": PING,
+        "proj/settings.py": """
+            import os
+            from celery.schedules import crontab
+
+            HOUR = os.environ.get("HOUR")
+            CELERY_BEAT_SCHEDULE = {
+                "a": {"task": "ops.tasks.ping", "schedule": crontab(hour=5)},
+                "b": {"task": "ops.tasks.ping", "schedule": crontab(minute="*", day_of_week="sun")},
+                "c": {"task": "ops.tasks.ping", "schedule": crontab.from_string("* 3 * * *")},
+                "d": {"task": "ops.tasks.ping", "schedule": crontab()},
+                "e": {"task": "ops.tasks.ping", "schedule": crontab(minute=0, hour=5)},
+                "f": {"task": "ops.tasks.ping", "schedule": crontab(minute="*/5", hour="9-17")},
+                "g": {"task": "ops.tasks.ping", "schedule": crontab(hour=HOUR)},
+                "h": {"task": "ops.tasks.ping", "schedule": crontab(minute=os.environ["M"], hour=5)},
+            }
+        """,
+    })
+    got = [(line, message) for _, line, _, code, message in findings(root) if code == "BEAT008"]
+    # Flagged: minute * under a restricting field. Not: every minute on purpose (d), a
+    # minute given (e, f), a field that cannot be read (g, h).
+    assert [line for line, _ in got] == [7, 8, 9]
+    assert got[0][1].startswith('crontab(...): minute is "*": it fires every minute of hour 05')
+
+
+
 # --------------------------------------------------------------------------- 8. source roots
 
 
