@@ -737,6 +737,22 @@ class TaskRegistry:
             self._named = (self.index.version, found)
         return self._named[1]
 
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Parse, in one batch, the modules that `status` reads for these names (the
+        module each names, and those whose names end with it): one round trip to the
+        parse workers instead of one per name."""
+        index = self.index
+        wanted: dict[str, Any] = {}
+        for name in names:
+            for spelled in {name, name.replace("(", "").replace(")", "")}:
+                if "." not in spelled:
+                    continue
+                for module in self._modules_named(spelled.rsplit(".", 1)[0]):
+                    source = index.by_module.get(module)
+                    if source is not None:
+                        wanted[source.rel] = source
+        index.load(wanted.values())
+
     def _modules_named(self, module: str) -> list[str]:
         """The project modules that `module` may name: itself, or a module whose name ends
         with it (the project's sys.path root may sit below the analysis root)."""

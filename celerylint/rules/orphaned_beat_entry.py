@@ -122,6 +122,7 @@ class OrphanedBeatEntry(Rule):
 
     def check(self, project):
         entries = [e for e in project.schedules.entries(rows=True) if e.task is not None and e.task_span is not None]
+        project.tasks.prefetch({e.task for e in entries if e.task not in project.tasks.registry})
         missing = [e for e in entries if _verdict(project, e.task, note=True) in ORPHANED]
         if missing:
             project.tasks.search_definitions(e.task for e in missing)
