@@ -90,8 +90,9 @@ def test_add_periodic_task_forms(tmp_path):
         """,
     })
     got, _ = entries(root)
+    # Without name=, Celery keys the entry by repr(sig).
     assert got == {("s", "ops.tasks.ping"), ("si", "ops.tasks.pong"), ("kw", "ops.tasks.gone"),
-                   (None, "ops.tasks.pong"), (None, "ops.tasks.also_gone")}
+                   ("ops.tasks.pong()", "ops.tasks.pong"), ("ops.tasks.also_gone()", "ops.tasks.also_gone")}
     got_findings = findings(root)
     assert [(p, line, col, code) for p, line, col, code, _ in got_findings] == [
         ("proj/celery.py", 12, 57, "BEAT001"),

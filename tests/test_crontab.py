@@ -618,7 +618,7 @@ def test_importing_the_shared_logic_does_not_import_libcst():
             "assert not others, others; print(c.SHARED_SCHEDULE_LOGIC)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "1"
+    assert proc.stdout.strip() == "2"
 
 
 # interval_seconds: the shortest gap between two firings, with Celery's scheduler as the oracle.

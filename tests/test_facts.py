@@ -111,6 +111,11 @@ def test_noqa_lines():
     (b"class Consumer(\n    Mixin,\n    ConsumeTaskMixin,\n):\n    pass\n", False),
     (b"def index(request):\n    return render(request, 'tasks.html')\n", False),
     (b"# celery is mentioned only in a comment\nx = 1\n", False),
+    # crontabs (BEAT008) and django-celery-beat rows, by a name that neither "task" nor
+    # "celery" finds: a re-exported crontab, a model fetched by its name alone
+    (b"from proj.cron import crontab\nNIGHTLY = crontab(hour=5)\n", True),
+    (b"CrontabSchedule = get('CrontabSchedule')\nCrontabSchedule.objects.create(hour=5)\n", True),
+    (b"def crontab_help():\n    return 'man 5 crontab'\n", False),
 ])
 def test_prefilter(source, relevant):
     assert needs_parse(source) is relevant

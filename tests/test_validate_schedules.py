@@ -815,3 +815,65 @@ def test_live_checks_load_the_shared_logic_without_libcst(djproject):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1].replace("'", '"')) == ["celerylint", "celerylint.project", "celerylint.project.crontab"]
+
+
+# --------------------------------------------------------------------------- every minute (BEAT008)
+
+SETUP_BEAT_COMMAND = '''
+from django.core.management.base import BaseCommand
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        early, _ = CrontabSchedule.objects.get_or_create(hour="5", day_of_week="1", timezone="UTC")
+        PeriodicTask.objects.update_or_create(name="db-weekly-digest", defaults={
+            "task": "jobs.tasks.send_digest", "crontab": early, "kwargs": '{"period": "weekly"}',
+            "expire_seconds": 3600})
+'''
+
+
+def test_every_minute_crontab_same_verdict_live_and_static(djproject):
+    """A CrontabSchedule row that a management command writes with hour and day_of_week
+    but no minute: BEAT008 where the command writes it, and the live hotspot check on the
+    row once the command ran, with the same words."""
+    root = djproject()
+    command = root / "jobs" / "management" / "commands" / "setup_beat.py"
+    command.parent.mkdir(parents=True)
+    for folder in (command.parent, command.parent.parent):
+        (folder / "__init__.py").write_text("")
+    command.write_text(SETUP_BEAT_COMMAND)
+    static = [(path, line, message) for path, line, _, code, message in findings(root) if code == "BEAT008"]
+    assert static == [("jobs/management/commands/setup_beat.py", 8,
+                       'CrontabSchedule row: minute is "*": it fires every minute of hour 05 on Mon, 60 runs '
+                       'instead of 1; set minute=0')]
+    assert manage(root, "setup_beat").returncode == 0
+    code, data = report(root, "--check-hotspots")
+    assert code == 1  # an error, as the static rule
+    [live] = by_check(data, "hotspots")
+    assert live["level"] == "error" and live["entries"] == ["db-weekly-digest"]
+    assert live["message"] == 'database entry "db-weekly-digest": ' + static[0][2].split(": ", 1)[1]
+    # minute=0: neither reports it
+    command.write_text(SETUP_BEAT_COMMAND.replace('hour="5"', 'minute="0", hour="5"'))
+    assert [f for f in findings(root) if f[3] == "BEAT008"] == []
+    assert manage(root, "setup_beat").returncode == 0  # a new row, the old one's schedule updated
+    code, data = report(root, "--check-hotspots")
+    assert by_check(data, "hotspots") == [] and code == 0
+
+
+def test_every_minute_in_the_shared_logic():
+    from celery.schedules import crontab
+
+    from celerylint.project import crontab as shared
+    from celerylint_runtime.django.schedules import Entry, check_hotspots
+
+    [finding] = check_hotspots([Entry("nightly", "ops.tasks.job", crontab(hour=5)),
+                                Entry("ok", "ops.tasks.job", crontab(minute=0, hour=5)),
+                                Entry("often", "ops.tasks.job", crontab(minute="*/5", hour=5)),
+                                Entry("always", "ops.tasks.job", crontab())], 3)
+    assert finding.entries == ("nightly",) and finding.level == "error"
+    assert finding.message == ('beat entry "nightly": minute is "*": it fires every minute of hour 05, '
+                               '60 runs instead of 1; set minute=0')
+    assert shared.every_minute(shared.crontab_from_string("* 9-17 * * 1-5"))
+    assert not shared.every_minute(shared.crontab_from_string("* * * * *"))
+    assert shared.every_minute(shared.crontab_from_call((), {"minute": "0-59", "month_of_year": 2}))

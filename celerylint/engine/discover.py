@@ -6,11 +6,13 @@ import fnmatch
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from celerylint.config import Settings
 from celerylint.facts.model import SourceFile
+from celerylint.project.dependencies import is_declaration
+from celerylint.project.rows import is_fixture
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "manage.py", ".git")
 
@@ -38,19 +40,76 @@ def find_project_root(start: str) -> str:
         probe = parent
 
 
-def source_roots(root: str, settings: Settings, manage_dirs: list[str] = ()) -> list[str]:
+def source_roots(root: str, settings: Settings, manage_dirs: list[str] = (), package_dirs: list[str] = ()
+                 ) -> list[str]:
     """The `src` setting (default ".") plus "src" when it exists. With the default, every
     directory holding a `manage.py` is a source root too when the root has none: Django
     puts manage.py's directory on sys.path (`backend/manage.py`,
-    `packages/backend/manage.py`), and imports and task names are relative to it."""
+    `packages/backend/manage.py`), and imports and task names are relative to it.
+
+    Unless the Django root sits inside a package that the settings module is named
+    through (`proj/manage.py` with `proj/__init__.py` and
+    `DJANGO_SETTINGS_MODULE = "proj.settings"`): Celery then imports the modules by the
+    package path, so the directory above the package is the source root (for a
+    manage.py at the root, that directory replaces "."). And with the default, the `src`
+    directory of every distribution in the project (`premium/backend/src` next to
+    `premium/backend/pyproject.toml`): it is how the distribution is installed and
+    imported (`package_dirs` are the directories holding a pyproject.toml, setup.py or
+    setup.cfg); a manage.py inside a package there is a module of that package, not a
+    root of its own."""
+    default = settings.src == Settings().src
     roots = [os.path.normpath(os.path.join(root, s)) for s in settings.src]
+    if default and os.path.exists(os.path.join(root, "manage.py")):
+        above = import_root(root)
+        if above != root:
+            roots = [above]
     src = os.path.join(root, "src")
     if "src" not in settings.src and os.path.isdir(src):
         roots.append(os.path.normpath(src))
-    if settings.src == Settings().src and not os.path.exists(os.path.join(root, "manage.py")):
-        roots.extend(os.path.normpath(d) for d in manage_dirs)
+    distributions = [os.path.normpath(os.path.join(d, "src")) for d in package_dirs
+                     if os.path.normpath(d) != os.path.normpath(root) and os.path.isdir(os.path.join(d, "src"))]
+    if default and not os.path.exists(os.path.join(root, "manage.py")):
+        for d in manage_dirs:
+            d = os.path.normpath(d)
+            if os.path.isfile(os.path.join(d, "__init__.py")) and any(d.startswith(s + os.sep) for s in distributions):
+                continue  # a module of an installed package (`baserow = "baserow.manage:main"`)
+            roots.append(import_root(d))
+    if default:
+        roots.extend(distributions)
     # Deepest first, so a file is named after the innermost root that holds it.
     return sorted(set(roots), key=lambda p: (-p.count(os.sep), p))
+
+
+_SETTINGS_MODULE = re.compile(rb"""DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']""")
+
+
+def import_root(manage_dir: str) -> str:
+    """The directory Django and Celery import a project's modules from: manage.py's
+    directory, or the directory above the packages its DJANGO_SETTINGS_MODULE is named
+    through, when the settings module is only found from there."""
+    try:
+        with open(os.path.join(manage_dir, "manage.py"), "rb") as fh:
+            match = _SETTINGS_MODULE.search(fh.read(65536))
+    except OSError:
+        return manage_dir
+    if match is None:
+        return manage_dir
+    parts = match.group(1).decode().split(".")
+
+    def holds(directory: str) -> bool:
+        base = os.path.join(directory, *parts)
+        return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
+
+    if holds(manage_dir):
+        return manage_dir
+    candidate = manage_dir
+    for _ in range(len(parts) - 1):
+        if not os.path.isfile(os.path.join(candidate, "__init__.py")):
+            break
+        candidate = os.path.dirname(candidate)
+        if holds(candidate):
+            return candidate
+    return manage_dir
 
 
 def module_name(path: str, roots: list[str]) -> str:
@@ -179,6 +238,11 @@ class Discovery:
     files: list[SourceFile]
     warnings: list[str]
     ignore_memo: dict  # the ignore decisions of this walk, for the next one (see _IgnoreRules)
+    # Files that are not Python sources but matter: dependency declarations
+    # (requirements, pyproject.toml, Pipfile, setup.cfg, setup.py) and Django fixtures,
+    # as (absolute path, root-relative path).
+    declarations: list = field(default_factory=list)
+    fixtures: list = field(default_factory=list)
 
 
 def discover(root: str, settings: Settings, ignore_memo: dict | None = None) -> Discovery:
@@ -189,6 +253,7 @@ def discover(root: str, settings: Settings, ignore_memo: dict | None = None) -> 
     """
     rules = _IgnoreRules(root, settings, ignore_memo)
     found: list[tuple[str, str]] = []
+    data: list[tuple[str, str]] = []  # declarations and fixtures
     warnings: list[str] = []
     stack = [(root, "")]
     while stack:
@@ -217,15 +282,25 @@ def discover(root: str, settings: Settings, ignore_memo: dict | None = None) -> 
                 if rules.ignored(rel, False):
                     continue
                 found.append((entry.path, rel))
+                if name == "setup.py":
+                    data.append((entry.path, rel))
+            elif (name.endswith((".txt", ".in", ".toml", ".cfg", ".json", ".yaml", ".yml")) or name == "Pipfile") \
+                    and (is_declaration(rel) or is_fixture(rel)) and not (is_link and _points_to_dir(entry.path)) \
+                    and not rules.ignored(rel, False):
+                data.append((entry.path, rel))
             elif is_link and _points_to_dir(entry.path):
                 target = os.path.realpath(entry.path)
                 if root == target or root.startswith(target.rstrip(os.sep) + os.sep):
                     warnings.append(f"skipping symlink loop {rel} -> {target}")
     manage_dirs = [os.path.dirname(path) for path, rel in found if rel.endswith("/manage.py")]
-    roots = source_roots(root, settings, manage_dirs)
+    package_dirs = sorted({os.path.dirname(path) for path, rel in data
+                           if rel.rpartition("/")[2] in ("pyproject.toml", "setup.py", "setup.cfg")})
+    roots = source_roots(root, settings, manage_dirs, package_dirs)
     files = [SourceFile(path, rel, module_name(path, roots)) for path, rel in found]
     files.sort(key=lambda f: f.rel)
-    return Discovery(root, roots, files, warnings, rules.memo())
+    data.sort(key=lambda item: item[1])
+    return Discovery(root, roots, files, warnings, rules.memo(),
+                     [item for item in data if is_declaration(item[1])], [item for item in data if is_fixture(item[1])])
 
 
 def _points_to_dir(path: str) -> bool:

@@ -91,6 +91,9 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     codes = selected_codes(select if select is not None else settings.select,
                            settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
     scoped = {f.rel: f for f in files if in_scope(f)}
+    # Fixtures with django-celery-beat rows get findings too (never fixes).
+    data_files = {rel: SourceFile(path, rel, "") for path, rel in found.fixtures}
+    data_scoped = {rel: f for rel, f in data_files.items() if in_scope(f)}
     try:
         run.survey(files)
         state = None
@@ -98,16 +101,16 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                 and not any(cls.uses_suppressions and cls.code in codes for cls in all_rules()):
             # The whole project's findings, by what they depend on; a run reports those in
             # its scope.
-            state = _project_state(run, files, codes)
+            state = _project_state(run, files, codes, found=found)
             earlier = run.cache.results.get(state)
             if earlier is None and run.facts_unchanged(files):
-                earlier = run.cache.results.get(_project_state(run, files, codes, as_before=True))
+                earlier = run.cache.results.get(_project_state(run, files, codes, as_before=True, found=found))
                 if earlier is not None:
                     run.cache.remember_result(state, earlier)
             if earlier is not None:
                 warning = run.cache.save()
-                return CheckResult([d for d in earlier if d.path in scoped], len(scoped), root, None, set(scoped),
-                                   [], list(found.warnings) + ([warning] if warning else []),
+                return CheckResult([d for d in earlier if d.path in scoped or d.path in data_scoped], len(scoped),
+                                   root, None, set(scoped), [], list(found.warnings) + ([warning] if warning else []),
                                    time.perf_counter() - started)
         tenant_rules = any(code.startswith("TEN") or code == "BEAT006" for code in codes)
         needed: list[SourceFile] = []
@@ -120,9 +123,18 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
             needed = start + run.import_closure(files, start, IMPORT_DEPTH) \
                 + [f for f in files if f.rel in run.enqueuing]
         facts = run.load(files, also=needed)
-        index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing)
+        data = _DataFiles(run, found)
+        index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing,
+                             roots=found.roots, declared=data.declared(), data_rows=data.rows())
+        index.notes.extend(data.notes)
         project = Project(index, tenancy_files=run.tenancy_files, memo=run.cache)
-        index.parse_files_mentioning(project.tasks.factory_needles())
+        asked: set = set()
+        for _ in range(3):  # a decorator instance may be made in a file that the first round finds
+            needles = tuple(n for n in project.tasks.factory_needles() if n not in asked)
+            if not needles:
+                break
+            asked.update(needles)
+            index.parse_files_mentioning(needles)
         if tenant_rules and project.tenancy.models_exist():
             index.prefetch_imports(IMPORT_DEPTH)
         diagnostics: list[Diagnostic] = []
@@ -132,7 +144,8 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
             if rule_cls.code not in codes or rule_cls.uses_suppressions:
                 continue
             for diag in rule_cls().check(project):
-                source = scoped.get(diag.path) or (all_files.get(diag.path) if state is not None else None)
+                source = scoped.get(diag.path) or data_scoped.get(diag.path) \
+                    or ((all_files.get(diag.path) or data_files.get(diag.path)) if state is not None else None)
                 if source is None:
                     continue
                 how = suppression(diag, source, index.parsed_facts(source.rel), settings)
@@ -147,7 +160,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
             diagnostics = confirm_fixable(diagnostics, root, run.overlay)
         baselined, stale = 0, []
         if baseline is not None:
-            match = baseline.apply(diagnostics, lambda rel: not paths or rel in scoped, codes)
+            match = baseline.apply(diagnostics, lambda rel: not paths or rel in scoped or rel in data_scoped, codes)
             diagnostics, baselined, stale = match.kept, match.suppressed, match.stale
             notes_baseline = [f"baseline {baseline.path}: {baselined} findings suppressed, "
                               f"{len(stale)} stale entries"]
@@ -170,7 +183,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         diagnostics = sorted(set(diagnostics))
         if state is not None:
             run.cache.remember_result(state, diagnostics)
-            diagnostics = [d for d in diagnostics if d.path in scoped]
+            diagnostics = [d for d in diagnostics if d.path in scoped or d.path in data_scoped]
     finally:
         run.close()
     warning = run.cache.save()
@@ -188,11 +201,64 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                        time.perf_counter() - started, baselined)
 
 
-def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, as_before: bool = False) -> bytes:
+class _DataFiles:
+    """The files besides Python sources that the analysis reads: dependency declarations
+    (project.dependencies) and django-celery-beat rows of fixtures (project.rows)."""
+
+    def __init__(self, run: FactLoading, found):
+        self.run = run
+        self.found = found
+        self.notes: list[str] = []
+
+    def _read(self, path: str) -> str | None:
+        try:
+            data = self.run.overlay[path] if path in self.run.overlay else open(path, "rb").read()
+        except OSError:
+            return None
+        return data.decode("utf-8", "replace")
+
+    def declared(self):
+        from celerylint.project import dependencies
+
+        texts = {}
+        for path, rel in self.found.declarations:
+            text = self._read(path)
+            if text is not None:
+                texts[rel] = text
+        root = self.found.root
+
+        def read(rel: str) -> str | None:
+            path = os.path.normpath(os.path.join(root, rel))
+            return self._read(path) if path.startswith(root) else None
+
+        return dependencies.declared(texts, read, dependencies.installed_packages) if texts else None
+
+    def rows(self) -> list:
+        from celerylint.project import rows
+
+        out = []
+        for path, rel in self.found.fixtures:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if b"django_celery_beat" not in data:
+                continue
+            found, problem = rows.parse_fixture(rel, data.decode("utf-8", "replace"))
+            out.extend(found)
+            if problem:
+                self.notes.append(f"{rel}: fixture not read: {problem}")
+        return out
+
+
+def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, as_before: bool = False,
+                   found=None) -> bytes:
     """What the whole project's findings depend on besides the configuration (the
-    cache's own key): the analyzer's code, the rules selected, and every file of the
-    project by name, module and content. `as_before`: with the contents the changed
-    files had in the cache (for files whose facts did not change)."""
+    cache's own key): the analyzer's code, the rules selected, every file of the
+    project by name, module and content, and the data files read (dependency
+    declarations, fixtures). `as_before`: with the contents the changed files had in the
+    cache (for files whose facts did not change)."""
     hasher = hashlib.blake2b(digest_size=16)
     hasher.update(repr((_analyzer_state(), sorted(codes))).encode())
     for source in files:
@@ -200,6 +266,12 @@ def _project_state(run: FactLoading, files: list[SourceFile], codes: frozenset, 
         if as_before and source.rel in run.previous:
             state = run.previous[source.rel]
         hasher.update(f"\0{source.rel}\0{source.module}\0".encode() + (state.digest if state else b"-"))
+    for path, rel in (found.declarations + found.fixtures) if found is not None else ():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        hasher.update(f"\0{rel}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return hasher.digest()
 
 
@@ -239,8 +311,10 @@ def _rel(path: str, root: str) -> str:
 def _found_notes(project: Project) -> list[str]:
     tasks = project.tasks.all()
     entries = project.schedules.entries()
+    rows = len(project.schedules.entries(rows=True)) - len(entries)
     return [
         f"found: {len(tasks)} task definitions ({len({t.name for t in tasks if t.name})} names) in "
         f"{len({t.rel for t in tasks})} files; {len(entries)} beat entries in "
-        f"{len(project.schedules.running())} schedules",
+        f"{len([s for s in project.schedules.running() if s.label != 'django-celery-beat rows'])} schedules"
+        + (f"; {rows} django-celery-beat rows written by code or fixtures" if rows else ""),
     ]

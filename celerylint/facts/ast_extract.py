@@ -51,14 +51,15 @@ from bisect import bisect_right
 from typing import Any
 
 from celerylint.facts.common import (
-    _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
-    KEY_METHODS, RELATIONS, SQL_METHODS, TASK_SIGNALS, _interesting_name, _is_field_or_manager, kept_attribute,
-    restore_candidate, signal_sender,
+    _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, _REGISTRATIONS, KEY_METHODS, RELATIONS,
+    SQL_METHODS, TASK_SIGNALS, ExtractOptions, _import_target, _interesting_name, _is_field_or_manager,
+    is_crontab_call, kept_attribute, restore_candidate, row_write, schedule_target, signal_sender,
 )
 from celerylint.facts.model import (
-    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr, Guard,
-    DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
-    PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Str, Value, refs_of,
+    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, CrontabCall, DecoratorFacts,
+    DictComp, DictExpr, DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Guard, IfExpr, Join,
+    Keyword, LoopFacts, Num, Op, ParamFacts, PeriodicFacts, Ref, RestoreCall, RowWrite, SeqExpr, SignalHandler, Str,
+    Value, refs_of,
 )
 from celerylint.facts.prefilter import noqa_lines
 
@@ -508,6 +509,10 @@ class _AstExtractor:
         self.ops: list[Op] = []
         self.handlers: list[SignalHandler] = []
         self.branch = ""
+        self.body_branch = ""  # the arms of a function body's statement being read (block)
+        self.rows: list[RowWrite] = []
+        self.row_nodes: list = []  # the call node of each row, for bind_row
+        self.crontabs: set[CrontabCall] = set()
 
     # -- spans (positions computed at once: libcst's node ranges, see the module docstring)
     def _index(self, key: tuple, position: Any) -> int:
@@ -627,7 +632,33 @@ class _AstExtractor:
             noqa=noqa,
             handlers=tuple(self.handlers),
             enqueues=tuple(self.enqueues),
+            rows=tuple(self.rows),
+            crontabs=frozenset(self.crontabs),
         )
+
+    def bind_row(self, value: Any, name: str) -> None:
+        """`name = <row write>` (or `name, _ = ...`, or `name = <row write>[0]`): the
+        local name the row is bound to."""
+        if type(value) is ast.Subscript and type(value.slice) is _Constant and value.slice.value == 0 \
+                and type(value.slice.value) is int:
+            value = value.value
+        if type(value) is _Call and self.row_nodes[-1] is value:
+            self.rows[-1] = self.rows[-1]._replace(bound=name)
+
+    def crontab_calls(self, tree: Any) -> None:
+        """Every call of a name ending in `crontab` (CrontabCall), with whether it sits in
+        a function, lambda, comprehension or class body (where names may be local)."""
+        local_types = (_FunctionDef, _AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                       _GeneratorExp, _ClassDef)
+        stack = [(tree, False)]
+        while stack:
+            node, local = stack.pop()
+            t = type(node)
+            if t is _Call and is_crontab_call(dotted(node.func)):
+                self.crontabs.add(CrontabCall(self.call_value(node), self.span(node), local))
+            inner = local or t in local_types
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, inner))
 
     # -- source shapes
     def _joined(self, previous: Any, stmt: Any) -> bool:
@@ -763,7 +794,27 @@ class _AstExtractor:
             if type(inner) is Num and isinstance(inner.value, (int, float)) and not isinstance(inner.value, bool):
                 return Num(-inner.value)
             return BinOp("*", Num(-1), inner)
+        if t is ast.IfExp:
+            return IfExpr(self.value(node.test), self.value(node.body), self.value(node.orelse))
+        if t is ast.DictComp:
+            return self._dict_comp(node)
         return UNKNOWN
+
+    def _dict_comp(self, node: Any) -> Value:
+        """As extract._dict_comp: one `for`, no `if`, names as targets."""
+        if len(node.generators) != 1:
+            return UNKNOWN
+        generator = node.generators[0]
+        if generator.ifs or generator.is_async:
+            return UNKNOWN
+        target = generator.target
+        if type(target) is _Name:
+            targets: tuple = (target.id,)
+        elif type(target) in (_Tuple, ast.List) and target.elts and all(type(e) is _Name for e in target.elts):
+            targets = tuple(e.id for e in target.elts)
+        else:
+            return UNKNOWN
+        return DictComp(self.value(node.key), self.value(node.value), targets, self.value(generator.iter))
 
     def _string(self, node: Any) -> Value:
         """A string, bytes or f-string node: one token, or libcst's right-nested
@@ -850,6 +901,8 @@ class _AstExtractor:
     # -- module walk
     def visit_module(self, tree: Any) -> None:
         self.statements(tree.body, scope="module")
+        if "crontab" in self.source.text:
+            self.crontab_calls(tree)
 
     def statements(self, body: list, scope: str) -> None:
         outer = self.branch
@@ -893,6 +946,22 @@ class _AstExtractor:
             self.assignment(small.target, self.value(small.value), small, scope)
         elif t is _Expr and type(small.value) is _Call:
             self.call_statement(small.value, small, scope)
+        elif t is ast.AugAssign and type(small.op) is ast.BitOr:
+            self.augmented(small.target, self.value(small.value), small, scope)
+
+    def augmented(self, target: Any, value: Value, stmt: Any, scope: str) -> None:
+        """`X |= value` at module level: X's value becomes `X | value` (its previous
+        value inline), and a schedule name gets an "ior" op."""
+        if scope not in ("module", "loop"):
+            return
+        d = dotted(target)
+        if d is None:
+            return
+        if len(d) == 1:
+            previous = self.assigns.get(d[0], UNKNOWN)
+            self.assigns[d[0]] = BinOp("|", previous, value) if scope == "module" else UNKNOWN
+        if schedule_target(d):
+            self.ops.append(Op("ior", d, value, UNKNOWN, self.span(stmt), "module"))
 
     def bind_imports(self, found: dict) -> None:
         """Module-level import bindings; a name imported again with another target (the
@@ -978,8 +1047,11 @@ class _AstExtractor:
             self.add_periodic(call, callee[:-1], scope)
             return
         if scope not in ("module", "loop"):
+            if scope.startswith("function:") and last == "update" and (
+                    schedule_target(callee[:-1]) or callee[-2:-1] == ("conf",)):
+                self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), scope))
             return
-        if last in _INTERESTING_CALLS:
+        if last in _INTERESTING_CALLS or len(callee) == 1 or last in _REGISTRATIONS:
             self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), "module"))
             if last == "connect" and len(callee) >= 2 and (callee[-2] in _BEAT_SIGNALS or callee[-2] in TASK_SIGNALS):
                 first = _first_arg(call)
@@ -1017,7 +1089,7 @@ class _AstExtractor:
         )
         self.periodic.append(PeriodicFacts(
             receiver, function, sender, schedule, task, task_span, args, kwargs, name, name_span, options,
-            self.span(call),
+            self.span(call), self.branch + (self.body_branch if function is not None else ""),
         ))
 
     def signature(self, sig: Any) -> tuple[Value, int, Value, Value]:
@@ -1135,19 +1207,62 @@ class _AstExtractor:
         return FirstStatement(kind, dotted(call.func), value.args, value.kwargs, self.span(call),
                               self.span(first_arg) if first_arg is not None else -1, wraps_rest, lookups)
 
-    def block(self, body: list, scope: str) -> None:
+    def block(self, body: list, scope: str, branch: str = "") -> None:
+        """As extract.block: statement-level calls and schedule changes of a function
+        body, with the arms (`branch`) they sit in, numbered as libcst's statements."""
+        number = -1
+        previous = None
         for stmt in body:
             t = type(stmt)
             if t not in _COMPOUND:
+                if previous is None or not self._joined(previous, stmt):
+                    number += 1
+                previous = stmt
+                self.body_branch = branch
                 if t is _Expr and type(stmt.value) is _Call:
                     self.call_statement(stmt.value, stmt, scope)
-            elif t is _FunctionDef or t is _AsyncFunctionDef:
+                elif t is _Assign:
+                    for target in stmt.targets:
+                        self.function_assignment(target, stmt, scope)
+                elif t is _AnnAssign and stmt.value is not None:
+                    self.function_assignment(stmt.target, stmt, scope)
+                elif t is ast.AugAssign and type(stmt.op) is ast.BitOr:
+                    d = dotted(stmt.target)
+                    if schedule_target(d):
+                        self.ops.append(Op("ior", d, self.value(stmt.value), UNKNOWN, self.span(stmt), scope))
+                continue
+            number += 1
+            previous = None
+            if t is _FunctionDef or t is _AsyncFunctionDef:
+                saved = self.body_branch
                 self.function(stmt, nested=True)
+                self.body_branch = saved
             elif t is _ClassDef:
                 self.class_def(stmt, nested=True)
             else:
-                for suite in self._suites(stmt):
-                    self.block(suite, scope)
+                for arm, suite in enumerate(self._suites(stmt)):
+                    self.block(suite, scope, f"{branch}/{number}.{arm}")
+
+    def function_assignment(self, target: Any, stmt: Any, scope: str) -> None:
+        """A schedule changed in a function body: `X.conf.beat_schedule = ...`,
+        `SCHEDULE[key] = ...` (ops with the function's scope)."""
+        t = type(target)
+        if t is _Attribute:
+            d = dotted(target)
+            if schedule_target(d) and len(d) > 1:
+                self.ops.append(Op("assign", d, self.value(stmt.value), UNKNOWN, self.span(stmt), scope))
+        elif t is ast.Subscript:
+            d = dotted(target.value)
+            key_node = target.slice
+            if self._subscript_tuple(target):
+                key_node = key_node.elts[0] if len(key_node.elts) == 1 else None
+            if not schedule_target(d) or key_node is None or type(key_node) in (ast.Slice, _Starred):
+                return
+            key = self.value(key_node)
+            value = self.value(stmt.value)
+            if type(value) is DictExpr:
+                value = DictExpr((DictItem(key, value, self.span(key_node), self.span(stmt.value)),), ())
+            self.ops.append(Op("setitem", d, value, key, self.span(stmt), scope))
 
     def _single_return(self, fn: Any) -> Value:
         body = fn.body
@@ -1411,6 +1526,8 @@ _PLANS: dict[type, tuple] = {t: (fields, _IDENTS.get(t, ())) for t, fields in _F
 class _AstBodyScan:
     """As extract._BodyScan, over ast nodes in libcst's field order."""
 
+    quiet = False  # a scan of a value visited again by its parent: records no rows
+
     def __init__(self, extractor: _AstExtractor, function: str | None):
         self.ex = extractor
         self.function = function
@@ -1465,17 +1582,24 @@ class _AstBodyScan:
         if plan is None:
             self.special(node, t, enclosing)
             return
+        bind = None
         if t is _Assign:
-            if len(node.targets) == 1 and type(node.targets[0]) is _Name:
-                inner = _AstBodyScan(self.ex, self.function)
-                inner.visit(node.value, ())
-                self.bound[node.targets[0].id] = inner.refs
-                self.values[node.targets[0].id] = self.ex.value(node.value)
-            for target in node.targets:
-                if type(target) is _Attribute:
-                    chain = dotted(target)
+            for assigned in node.targets:
+                if type(assigned) is _Attribute:
+                    chain = dotted(assigned)
                     if chain is not None:
                         self.stores.add(chain)
+            if len(node.targets) == 1:
+                target = node.targets[0]
+                if type(target) is _Name:
+                    inner = _AstBodyScan(self.ex, self.function)
+                    inner.quiet = True  # the value is visited again below: its rows count once
+                    inner.visit(node.value, ())
+                    self.bound[target.id] = inner.refs
+                    self.values[target.id] = self.ex.value(node.value)
+                    bind = target.id
+                elif type(target) in (_Tuple, ast.List) and target.elts and type(target.elts[0]) is _Name:
+                    bind = target.elts[0].id
         elif t is _Subscript:
             key = self.ex.value(node.slice)
             if type(key) is Str:
@@ -1495,6 +1619,8 @@ class _AstBodyScan:
                     visit(c, enclosing)
             else:
                 visit(child, enclosing)
+        if bind is not None and self.ex.row_nodes:
+            self.ex.bind_row(node.value, bind)
 
     def special(self, node: Any, t: type, enclosing: tuple) -> None:
         """The node types whose children do not map field by field."""
@@ -1627,10 +1753,16 @@ class _AstBodyScan:
         ex = self.ex
         callee = dotted(node.func)
         func = node.func
+        chain = callee
         if callee is None and type(func) is _Attribute and type(func.value) is _Call:
             made = dotted(func.value.func)
             if made is not None:
-                self.calls.add(made + ("()", func.attr))
+                chain = made + ("()", func.attr)
+                self.calls.add(chain)
+        written = row_write(chain)
+        if written is not None and not self.quiet and not any(n is node for n in ex.row_nodes):
+            # `M.objects.filter(...).delete()`: the query call, with what is done to it
+            self.row(func.value if "." in written[1] else node, written)
         if callee is not None:
             self.calls.add(callee)
             last = callee[-1]
@@ -1669,6 +1801,18 @@ class _AstBodyScan:
             visit(a.value if type(a) is _Starred else a, inner)
         for k in keywords:
             visit(k.value, inner)
+
+    def row(self, node: Any, written: tuple) -> None:
+        """A django-celery-beat row written here (as extract._BodyScan.row)."""
+        ex = self.ex
+        kwargs, spans = [], []
+        for keyword, star, value in _args(node):
+            if keyword is None and star != "**":
+                continue  # positional arguments
+            kwargs.append(Keyword(keyword, ex.value(value)))
+            spans.append(ex.span(value))
+        ex.rows.append(RowWrite(written[0], written[1], tuple(kwargs), tuple(spans), ex.span(node), self.function))
+        ex.row_nodes.append(node)
 
     def enqueue(self, node: Any, receiver: tuple, method: str, enclosing: tuple) -> None:
         ex = self.ex

@@ -100,3 +100,59 @@ def kept_attribute(value: Any) -> Any:
 
 def _interesting_name(name: str) -> bool:
     return name in _SCHEDULE_NAMES or name.endswith("BEAT_SCHEDULE")
+
+
+# django-celery-beat's models, whose rows written by code are beat entries and schedules.
+BEAT_MODELS = frozenset({"PeriodicTask", "CrontabSchedule", "IntervalSchedule", "SolarSchedule", "ClockedSchedule"})
+_ROW_METHODS = frozenset({"create", "get_or_create", "update_or_create"})
+_MANAGERS = frozenset({"objects", "_default_manager"})
+# Module-level calls kept as ops besides _INTERESTING_CALLS: registrations (`app.task(f)`).
+_REGISTRATIONS = frozenset({"task", "shared_task"})
+
+
+def row_write(chain: tuple | None) -> tuple[tuple, str] | None:
+    """(model, method) when a call's dotted chain writes or queries django-celery-beat
+    rows (a method of a call's result is written `(..., "()", method)`):
+
+    - writes: `PeriodicTask.objects.create / get_or_create / update_or_create(...)`,
+      `M.objects.using(db).create(...)`, or `CrontabSchedule(...)` itself (method "new");
+    - queries: `M.objects.filter(...)` (method "filter"), and a method applied to a
+      query's result, `M.objects.filter(...).delete()` (method "filter.delete", with the
+      query's arguments: the extractors record the query call once, as this)."""
+    if not chain:
+        return None
+    last = chain[-1]
+    if last in BEAT_MODELS:
+        return chain, "new"
+    for cut in range(len(chain) - 1):
+        if chain[cut] in BEAT_MODELS and chain[cut + 1] in _MANAGERS:
+            model, rest = chain[:cut + 1], chain[cut + 2:]
+            break
+    else:
+        return None
+    if len(rest) >= 3 and rest[0] in ("using", "db_manager") and rest[1] == "()":
+        rest = rest[2:]
+    if len(rest) == 1:
+        return (model, rest[0]) if rest[0] not in ("using", "db_manager") else None
+    if len(rest) == 3 and rest[1] == "()" and rest[0] not in _ROW_METHODS:
+        return model, f"{rest[0]}.{rest[2]}"
+    return None
+
+
+def query_inside(chain: tuple | None) -> bool:
+    """Whether a `(..., "()", method)` chain applies a method to a row query, whose own
+    call is then recorded with it (and not again on its own)."""
+    found = row_write(chain)
+    return found is not None and "." in found[1]
+
+
+def schedule_target(dotted: tuple | None) -> bool:
+    """A dotted name that is a schedule: `X.conf.beat_schedule`, `CELERY_BEAT_SCHEDULE`,
+    `settings.CELERY_BEAT_SCHEDULE`, `self.beat_schedule`..."""
+    return bool(dotted) and _interesting_name(dotted[-1])
+
+
+def is_crontab_call(callee: tuple | None) -> bool:
+    """`crontab(...)`, `schedules.crontab(...)`, `crontab.from_string(...)`."""
+    return bool(callee) and (callee[-1] == "crontab" or (callee[-1] == "from_string" and len(callee) >= 2
+                                                        and callee[-2] == "crontab"))

@@ -25,14 +25,15 @@ from typing import Any
 
 from celerylint.facts import ast_extract
 from celerylint.facts.common import (  # ExtractOptions is imported from here too
-    _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, ExtractOptions, _import_target,
-    KEY_METHODS, SQL_METHODS, TASK_SIGNALS, _interesting_name, kept_attribute,
-    restore_candidate, signal_sender,
+    _BEAT_SIGNALS, _INTERESTING_CALLS, _LOGGING_METHODS, _LOGGING_ROOTS, _REGISTRATIONS, KEY_METHODS, SQL_METHODS,
+    TASK_SIGNALS, ExtractOptions, _import_target, _interesting_name, is_crontab_call,
+    kept_attribute, restore_candidate, row_write, schedule_target, signal_sender,
 )
 from celerylint.facts.model import (
-    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, Guard, BinOp, CallExpr, ClassAttr, ClassFacts, DecoratorFacts, DictExpr,
-    DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Join, Keyword, LoopFacts, Num, Op, ParamFacts,
-    PeriodicFacts, Ref, RestoreCall, SeqExpr, SignalHandler, Span, Str, SyntaxFacts, Value, refs_of,
+    ENQUEUE_METHODS, OTHER_STATEMENT, UNKNOWN, BinOp, CallExpr, ClassAttr, ClassFacts, CrontabCall, DecoratorFacts,
+    DictComp, DictExpr, DictItem, EnqueueFacts, FileFacts, FirstStatement, FunctionFacts, Guard, IfExpr, Join,
+    Keyword, LoopFacts, Num, Op, ParamFacts, PeriodicFacts, Ref, RestoreCall, RowWrite, SeqExpr, SignalHandler, Span,
+    Str, SyntaxFacts, Value, refs_of,
 )
 from celerylint.facts.prefilter import noqa_lines
 from celerylint.facts.spans import compute_spans
@@ -142,6 +143,7 @@ def _libcst_facts(data: bytes, module: str, is_package: bool, options: ExtractOp
     if not _BINOPS:
         _init_binops()
     extractor = _Extractor(module, is_package, options)
+    extractor.crontab_text = b"crontab" in data
     extractor.visit_module(tree)
     return extractor.facts(compute_spans(tree, extractor.wanted), noqa_lines(data))
 
@@ -198,6 +200,11 @@ class _Extractor:
         self.ops: list[Op] = []
         self.handlers: list[SignalHandler] = []
         self.branch = ""
+        self.body_branch = ""  # the arms of a function body's statement being read (block)
+        self.rows: list[RowWrite] = []
+        self.row_nodes: list = []  # the call node of each row, for bind_row
+        self.crontabs: set[CrontabCall] = set()
+        self.crontab_text = True  # whether the source mentions "crontab" (set by the caller)
 
     # -- spans
     def span(self, node: Any) -> int:
@@ -228,7 +235,36 @@ class _Extractor:
             noqa=noqa,
             handlers=tuple(self.handlers),
             enqueues=tuple(self.enqueues),
+            rows=tuple(self.rows),
+            crontabs=frozenset(self.crontabs),
         )
+
+    def bind_row(self, value: Any, name: str) -> None:
+        """`name = <row write>` (or `name, _ = ...`, or `name = <row write>[0]`): the
+        local name the row is bound to."""
+        cst = self.cst
+        if isinstance(value, cst.Subscript) and len(value.slice) == 1 and isinstance(value.slice[0].slice, cst.Index):
+            index = value.slice[0].slice.value
+            if isinstance(index, cst.Integer) and index.evaluated_value == 0:
+                value = value.value
+        if isinstance(value, cst.Call) and self.row_nodes[-1] is value:
+            self.rows[-1] = self.rows[-1]._replace(bound=name)
+
+    def crontab_calls(self, tree: Any) -> None:
+        """Every call of a name ending in `crontab` (CrontabCall), with whether it sits in
+        a function, lambda, comprehension or class body (where names may be local)."""
+        cst = self.cst
+        local_types = (cst.FunctionDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp,
+                       cst.ClassDef)
+        stack = [(tree, False)]
+        while stack:
+            node, local = stack.pop()
+            t = type(node)
+            if t is cst.Call and is_crontab_call(dotted(node.func)):
+                self.crontabs.add(CrontabCall(self.call_value(node), self.span(node), local))
+            inner = local or t in local_types
+            for child in node.children:
+                stack.append((child, inner))
 
     # -- values
     def value(self, node: Any) -> Value:
@@ -279,7 +315,27 @@ class _Extractor:
             if type(inner) is Num and isinstance(inner.value, (int, float)) and not isinstance(inner.value, bool):
                 return Num(-inner.value)
             return BinOp("*", Num(-1), inner)
+        if t is cst.IfExp:
+            return IfExpr(self.value(node.test), self.value(node.body), self.value(node.orelse))
+        if t is cst.DictComp:
+            return self._dict_comp(node)
         return UNKNOWN
+
+    def _dict_comp(self, node: Any) -> Value:
+        """`{key: value for targets in iterable}`: one `for`, no `if`, names as targets."""
+        cst = self.cst
+        clause = node.for_in
+        if clause.inner_for_in is not None or clause.ifs or clause.asynchronous is not None:
+            return UNKNOWN
+        target = clause.target
+        if isinstance(target, cst.Name):
+            targets: tuple = (target.value,)
+        elif isinstance(target, (cst.Tuple, cst.List)) and target.elements and all(
+                isinstance(e, cst.Element) and isinstance(e.value, cst.Name) for e in target.elements):
+            targets = tuple(e.value.value for e in target.elements)
+        else:
+            return UNKNOWN
+        return DictComp(self.value(node.key), self.value(node.value), targets, self.value(clause.iter))
 
     def _fstring(self, node: Any) -> Value:
         cst = self.cst
@@ -343,6 +399,8 @@ class _Extractor:
     # -- module walk
     def visit_module(self, tree: Any) -> None:
         self.statements(tree.body, scope="module")
+        if self.crontab_text:
+            self.crontab_calls(tree)
 
     def statements(self, body: Any, scope: str) -> None:
         cst = self.cst
@@ -385,6 +443,22 @@ class _Extractor:
             self.assignment(small.target, self.value(small.value), small, scope)
         elif t is cst.Expr and isinstance(small.value, cst.Call):
             self.call_statement(small.value, small, scope)
+        elif t is cst.AugAssign and isinstance(small.operator, cst.BitOrAssign):
+            self.augmented(small.target, self.value(small.value), small, scope)
+
+    def augmented(self, target: Any, value: Value, stmt: Any, scope: str) -> None:
+        """`X |= value` at module level: X's value becomes `X | value` (its previous
+        value inline), and a schedule name gets an "ior" op."""
+        if scope not in ("module", "loop"):
+            return
+        d = dotted(target)
+        if d is None:
+            return
+        if len(d) == 1:
+            previous = self.assigns.get(d[0], UNKNOWN)
+            self.assigns[d[0]] = BinOp("|", previous, value) if scope == "module" else UNKNOWN
+        if schedule_target(d):
+            self.ops.append(Op("ior", d, value, UNKNOWN, self.span(stmt), "module"))
 
     def bind_imports(self, found: dict) -> None:
         """Module-level import bindings; a name imported again with another target (the
@@ -465,8 +539,11 @@ class _Extractor:
             self.add_periodic(call, callee[:-1], scope)
             return
         if scope not in ("module", "loop"):
+            if scope.startswith("function:") and last == "update" and (
+                    schedule_target(callee[:-1]) or callee[-2:-1] == ("conf",)):
+                self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), scope))
             return
-        if last in _INTERESTING_CALLS:
+        if last in _INTERESTING_CALLS or len(callee) == 1 or last in _REGISTRATIONS:
             self.ops.append(Op("call", callee, self.call_value(call), UNKNOWN, self.span(stmt), "module"))
             if last == "connect" and len(callee) >= 2 and (callee[-2] in _BEAT_SIGNALS or callee[-2] in TASK_SIGNALS) \
                     and call.args:
@@ -508,7 +585,7 @@ class _Extractor:
         )
         self.periodic.append(PeriodicFacts(
             receiver, function, sender, schedule, task, task_span, args, kwargs, name, name_span, options,
-            self.span(call),
+            self.span(call), self.branch + (self.body_branch if function is not None else ""),
         ))
 
     def signature(self, sig: Any) -> tuple[Value, int, Value, Value]:
@@ -631,22 +708,55 @@ class _Extractor:
         return FirstStatement(kind, dotted(call.func), value.args, value.kwargs, self.span(call),
                               self.span(first_arg) if first_arg is not None else -1, wraps_rest, lookups)
 
-    def block(self, body: Any, scope: str) -> None:
-        """Walk a function body: nested definitions and statement-level calls."""
+    def block(self, body: Any, scope: str, branch: str = "") -> None:
+        """Walk a function body: nested definitions, statement-level calls and schedule
+        changes, with the arms (`branch`) of if/try statements they sit in."""
         cst = self.cst
-        for stmt in body.body if isinstance(body, cst.IndentedBlock) else (body,):
+        for number, stmt in enumerate(body.body if isinstance(body, cst.IndentedBlock) else (body,)):
             t = type(stmt)
             if t is cst.SimpleStatementLine or t is cst.SimpleStatementSuite:
+                self.body_branch = branch
                 for small in stmt.body:
-                    if type(small) is cst.Expr and isinstance(small.value, cst.Call):
+                    ts = type(small)
+                    if ts is cst.Expr and isinstance(small.value, cst.Call):
                         self.call_statement(small.value, small, scope)
+                    elif ts is cst.Assign:
+                        for target in small.targets:
+                            self.function_assignment(target.target, small, scope)
+                    elif ts is cst.AnnAssign and small.value is not None:
+                        self.function_assignment(small.target, small, scope)
+                    elif ts is cst.AugAssign and isinstance(small.operator, cst.BitOrAssign):
+                        d = dotted(small.target)
+                        if schedule_target(d):
+                            self.ops.append(Op("ior", d, self.value(small.value), UNKNOWN, self.span(small), scope))
             elif t is cst.FunctionDef:
+                saved = self.body_branch
                 self.function(stmt, nested=True)
+                self.body_branch = saved
             elif t is cst.ClassDef:
                 self.class_def(stmt, nested=True)
             else:
-                for suite in _suites(stmt):
-                    self.block(suite, scope)
+                for arm, suite in enumerate(_suites(stmt)):
+                    self.block(suite, scope, f"{branch}/{number}.{arm}")
+
+    def function_assignment(self, target: Any, stmt: Any, scope: str) -> None:
+        """A schedule changed in a function body: `X.conf.beat_schedule = ...`,
+        `SCHEDULE[key] = ...` (ops with the function's scope)."""
+        cst = self.cst
+        if isinstance(target, cst.Attribute):
+            d = dotted(target)
+            if schedule_target(d) and len(d) > 1:
+                self.ops.append(Op("assign", d, self.value(stmt.value), UNKNOWN, self.span(stmt), scope))
+        elif isinstance(target, cst.Subscript):
+            d = dotted(target.value)
+            if not schedule_target(d) or len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+                return
+            key_node = target.slice[0].slice.value
+            key = self.value(key_node)
+            value = self.value(stmt.value)
+            if type(value) is DictExpr:
+                value = DictExpr((DictItem(key, value, self.span(key_node), self.span(stmt.value)),), ())
+            self.ops.append(Op("setitem", d, value, key, self.span(stmt), scope))
 
     def _single_return(self, fn: Any) -> Value:
         """The returned value when a function body is just `return <expr>` (after a docstring)."""
@@ -729,6 +839,8 @@ class _BodyScan:
     statements, attribute stores, string keys read, and the enqueue sites, which go to
     the file's list."""
 
+    quiet = False  # a scan of a value visited again by its parent: records no rows
+
     def __init__(self, extractor: "_Extractor", function: str | None):
         import libcst as cst
 
@@ -769,25 +881,42 @@ class _BodyScan:
         elif t is cst.With:
             self.with_statement(node, enclosing)
             return
-        elif t is cst.Assign:
-            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                inner = _BodyScan(self.ex, self.function)
-                inner.visit(node.value, ())
-                self.bound[node.targets[0].target.value] = inner.refs
-                self.values[node.targets[0].target.value] = self.ex.value(node.value)
-            for target in node.targets:
-                if isinstance(target.target, cst.Attribute):
-                    chain = dotted(target.target)
-                    if chain is not None:
-                        self.stores.add(chain)
         elif t is cst.Subscript:
             if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
                 key = self.ex.value(node.slice[0].slice.value)
                 if type(key) is Str:
                     self.keys_read.add(key.text)
+        elif t is cst.Assign:
+            for assigned in node.targets:
+                if isinstance(assigned.target, cst.Attribute):
+                    chain = dotted(assigned.target)
+                    if chain is not None:
+                        self.stores.add(chain)
+            if len(node.targets) == 1:
+                target = node.targets[0].target
+                bind = None
+                if isinstance(target, cst.Name):
+                    inner = _BodyScan(self.ex, self.function)
+                    inner.quiet = True  # the value is visited again below: its rows count once
+                    inner.visit(node.value, ())
+                    self.bound[target.value] = inner.refs
+                    self.values[target.value] = self.ex.value(node.value)
+                    bind = target.value
+                elif isinstance(target, (cst.Tuple, cst.List)) and target.elements \
+                        and isinstance(target.elements[0].value, cst.Name):
+                    bind = target.elements[0].value.value
+                if bind is not None:
+                    self._fields(node, t, enclosing)
+                    if self.ex.row_nodes:
+                        self.ex.bind_row(node.value, bind)
+                    return
         elif t is cst.Import or t is cst.ImportFrom:
             self.imports.update(self.ex.import_names(node))
             return
+        self._fields(node, t, enclosing)
+
+    def _fields(self, node: Any, t: type, enclosing: tuple) -> None:
+        cst = self.cst
         for name in _child_fields(t):
             child = getattr(node, name)
             if isinstance(child, (list, tuple)):
@@ -835,10 +964,16 @@ class _BodyScan:
         ex = self.ex
         callee = dotted(node.func)
         func = node.func
+        chain = callee
         if callee is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
             made = dotted(func.value.func)
             if made is not None:  # `Service(...).run()`: a method of what the call made
-                self.calls.add(made + ("()", func.attr.value))
+                chain = made + ("()", func.attr.value)
+                self.calls.add(chain)
+        written = row_write(chain)
+        if written is not None and not self.quiet and not any(n is node for n in ex.row_nodes):
+            # `M.objects.filter(...).delete()`: the query call, with what is done to it
+            self.row(func.value if "." in written[1] else node, written)
         if callee is not None:
             self.calls.add(callee)
             last = callee[-1]
@@ -866,6 +1001,19 @@ class _BodyScan:
         inner = enclosing + (callee or ("?",),)
         for arg in node.args:
             self.visit(arg.value, inner)
+
+    def row(self, node: Any, written: tuple) -> None:
+        """A django-celery-beat row written here: its keyword arguments (`**x` with name
+        None) and their positions."""
+        ex = self.ex
+        kwargs, spans = [], []
+        for arg in node.args:
+            if arg.keyword is None and arg.star != "**":
+                continue  # positional arguments
+            kwargs.append(Keyword(arg.keyword.value if arg.keyword is not None else None, ex.value(arg.value)))
+            spans.append(ex.span(arg.value))
+        ex.rows.append(RowWrite(written[0], written[1], tuple(kwargs), tuple(spans), ex.span(node), self.function))
+        ex.row_nodes.append(node)
 
     def enqueue(self, node: Any, receiver: tuple, method: str, enclosing: tuple) -> None:
         cst = self.cst

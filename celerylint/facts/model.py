@@ -14,6 +14,11 @@ named types that the project layer folds, resolving names across modules:
     CallExpr(callee, args, kwargs)    a call; kwargs are Keyword(name, value), name None for `**x`
     DictExpr(items, spreads)          a dict literal: DictItem(key, value, key_span, value_span)
     SeqExpr(items)                    a list, tuple or set literal
+    IfExpr(test, body, orelse)        a conditional expression: `body if test else orelse`
+    DictComp(key, value, targets, iterable)
+                                      a dict comprehension with one `for` clause and no
+                                      condition: `{key: value for targets in iterable}`,
+                                      targets the loop's names ("a",) or ("a", "b")
     UNKNOWN                           anything else; falsy, and the only unknown there is
 
 Values compare equal only to values of the same type (`Str("a") != Ref(("a",))`).
@@ -111,7 +116,21 @@ class SeqExpr(ValueBase, namedtuple("SeqExpr", "items")):
     __slots__ = ()
 
 
-Value = Union[Str, Num, Ref, Join, BinOp, CallExpr, DictExpr, SeqExpr, Unknown]
+class IfExpr(ValueBase, namedtuple("IfExpr", "test body orelse")):
+    """`body if test else orelse`: folds to the branch its test selects; a schedule
+    whose test cannot be folded holds the entries of both branches."""
+
+    __slots__ = ()
+
+
+class DictComp(ValueBase, namedtuple("DictComp", "key value targets iterable")):
+    """`{key: value for targets in iterable}` (one `for`, no `if`): a schedule built
+    from a literal sequence (`for region in ("eu", "us")`) is read entry by entry."""
+
+    __slots__ = ()
+
+
+Value = Union[Str, Num, Ref, Join, BinOp, CallExpr, DictExpr, SeqExpr, IfExpr, DictComp, Unknown]
 
 
 class Keyword(NamedTuple):
@@ -309,15 +328,25 @@ class PeriodicFacts(NamedTuple):
     name_span: int
     options: tuple  # Keyword, ... the remaining keyword arguments
     span: int
+    # Which arm of if/try statements holds the call: the module-level branch of the
+    # statement or function it is in, then the arms inside the function ("/2.0/0.1").
+    # Calls in exclusive arms never both run (exclusive_branches).
+    branch: str = ""
 
 
 class Op(NamedTuple):
     """A module-level statement that configures an app or changes a schedule, in order.
 
-    kind: "assign" (target = value), "setitem" (target[key] = value), "call"
-    (target(*args, **kwargs), e.g. ("app", "conf", "update")).
+    kind: "assign" (target = value), "setitem" (target[key] = value), "ior"
+    (target |= value), "call" (target(*args, **kwargs), e.g. ("app", "conf", "update");
+    at module level also every call of a plain name, `configure(app)`, and of
+    `*.task` / `*.shared_task` / `*.register_task`).
     target: dotted tuple; for class attributes the class name comes first and `scope`
     says so.
+    scope: "module", "class:<Name>", or "function:<name>:<first parameter>" for the
+    schedule changes made in a function body (`sender.conf.beat_schedule.update(...)`,
+    `SCHEDULE[key] = ...`, `X |= ...` on a schedule name), which the project layer
+    applies only when the app runs that function at configure time.
     """
 
     kind: str
@@ -326,6 +355,29 @@ class Op(NamedTuple):
     key: Any  # setitem: the key value; otherwise UNKNOWN
     span: int
     scope: str  # "module", or "class:<Name>"
+
+
+class RowWrite(NamedTuple):
+    """A django-celery-beat row written in a function body (model by its last name:
+    PeriodicTask, CrontabSchedule, IntervalSchedule, SolarSchedule, ClockedSchedule):
+    `M.objects[.using(db)].create / get_or_create / update_or_create(...)`, or `M(...)`
+    (method "new"). The project layer checks that `M` is django-celery-beat's model."""
+
+    model: tuple  # dotted name of the model as written
+    method: str  # "create", "get_or_create", "update_or_create" or "new"
+    kwargs: tuple  # Keyword, ... (`**x`: name None)
+    value_spans: tuple  # the span of each keyword's value, in the same order
+    span: int  # the call
+    function: str | None  # the function ("Class.method") it is in
+    bound: str | None = None  # the local name the result is bound to (`s = ...`, `s, _ = ...`)
+
+
+class CrontabCall(NamedTuple):
+    """A call of a name ending in `crontab` (or `crontab.from_string`), anywhere."""
+
+    value: Any  # CallExpr
+    span: int
+    local: bool  # inside a function, lambda or comprehension: its names may be local
 
 
 class SignalHandler(NamedTuple):
@@ -359,6 +411,8 @@ class FileFacts(NamedTuple):
     error: SyntaxFacts | None = None
     handlers: tuple = ()  # SignalHandler, ...
     enqueues: tuple = ()  # EnqueueFacts, anywhere in the file
+    rows: tuple = ()  # RowWrite, in function bodies
+    crontabs: frozenset = frozenset()  # CrontabCall, anywhere (files mentioning "crontab")
     # Module-level names imported more than once with different targets (the arms of
     # `if`/`try`): name -> every target, in order (`imports` holds the last).
     rebound: dict = {}

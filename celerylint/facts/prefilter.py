@@ -8,15 +8,21 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule")
-# Definitions of tasks, apps and schedules. (A class line counts when a base's name ends
-# in "Task": `class Sync(BaseTask):`, not `class V(ViewSet[PaperlessTask])`. An attribute
+# Each needle a file lacks costs a scan of the whole file: "rontab" serves both `crontab(`
+# and `CrontabSchedule`; a file writing IntervalSchedule rows also names PeriodicTask
+# (their task), which "Task" finds.
+_NEEDLES = (b"task", b"Task", b"celery", b"Celery", b"BEAT", b"beat_schedule", b"rontab")
+# Definitions of tasks, apps and schedules, crontabs and django-celery-beat rows. (A class
+# line counts when a base's name ends in "Task": `class Sync(BaseTask):`, not
+# `class V(ViewSet[PaperlessTask])`. An attribute
 # named `task` counts only when called or aliased: `scan.task.id` in a big test module
 # is not a reason to parse it.)
 _RELEVANT = re.compile(
     rb"shared_task|\.task[ \t]*\(|=[ \t]*[\w.]*\.task[ \t]*(?:#.*)?$"  # `app.task(...)(f)`, `task = app.task`
     rb"|^[ \t]*@[ \t]*[\w.]*task\w*|Celery\(|BEAT_SCHEDULE|beat_schedule"
-    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*?\w*Task[ \t]*[,)]",
+    rb"|add_periodic_task|config_from_object|^[ \t]*class[ \t]+\w+[ \t]*\([^)]*?\w*Task[ \t]*[,)]"
+    # crontabs (BEAT008) and the rows of django-celery-beat that code writes
+    rb"|crontab[ \t]*\(|CrontabSchedule|IntervalSchedule|PeriodicTask|django_celery_beat",
     re.MULTILINE,
 )
 

@@ -438,6 +438,33 @@ def _is_logging(call) -> bool:
         or (isinstance(func, cst.Name) and func.value == "print")
 
 
+def _crontab_minute_zero(node, kind: str):
+    """`crontab(hour=5)` -> `crontab(minute=0, hour=5)`: the `minute` argument (a
+    keyword, or for a crontab call the first positional one) becomes 0, or is added
+    first. `kind` "row": a CrontabSchedule row, whose minute is the string "0"."""
+    if not isinstance(node, cst.Call):
+        return None
+    args = list(node.args)
+    if kind == "row":
+        quote = next((a.value.quote for a in args if isinstance(a.value, cst.SimpleString)), '"')
+        zero = cst.SimpleString(f"{quote}0{quote}")
+    else:
+        zero = cst.Integer("0")
+    for index, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == "minute":
+            args[index] = arg.with_changes(value=zero)
+            return node.with_changes(args=args)
+    if kind != "row" and args and args[0].keyword is None and not args[0].star:
+        args[0] = args[0].with_changes(value=zero)
+        return node.with_changes(args=args)
+    if any(arg.star for arg in args):
+        return None
+    equal = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+    added = cst.Arg(keyword=cst.Name("minute"), value=zero, equal=equal,
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if args else cst.MaybeSentinel.DEFAULT)
+    return node.with_changes(args=[added] + args)
+
+
 def _names(node) -> set[str]:
     found = set()
 
@@ -463,4 +490,5 @@ OPERATIONS: dict[str, Callable] = {
     "loop_to_spawner": _loop_to_spawner,
     "wrap_context": _wrap_context,
     "str_or_none": _str_or_none,
+    "crontab_minute_zero": _crontab_minute_zero,
 }

@@ -96,6 +96,8 @@ __all__ = [
     "describe_minutes",
     "edit_distance",
     "entry_identity",
+    "every_minute",
+    "every_minute_message",
     "hotspot_groups",
     "hotspot_message",
     "hotspots",
@@ -110,7 +112,8 @@ __all__ = [
 
 # The version of the API above that celerylint_runtime relies on (it checks this
 # before using the module, so an older celerylint is reported, not crashed on).
-SHARED_SCHEDULE_LOGIC = 1
+# 2: every_minute, every_minute_message (BEAT008).
+SHARED_SCHEDULE_LOGIC = 2
 
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -135,6 +138,9 @@ _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 _YEARMONTHS = {name.lower(): i for i, name in enumerate(_MONTH_NAMES, 1)}
 _WEEKDAYS = {name.lower(): i for i, name in enumerate(_DAY_NAMES)}
 
+_ALL_MINUTES = frozenset(range(60))
+_ALL_HOURS = frozenset(range(24))
+_ALL_DOW = frozenset(range(7))
 _ALL_DOM = frozenset(range(1, 32))
 _ALL_MOY = frozenset(range(1, 13))
 
@@ -685,6 +691,37 @@ def hotspot_message(group: HotspotGroup, names: Sequence[str], threshold: int,
     ``setting`` the name of the threshold's setting where the message is read."""
     listed = ", ".join(f'"{n}"' for n in names[:8]) + (", ..." if len(names) > 8 else "")
     return f"{group.count} crontab entries fire together {group.when} ({setting} is {threshold}): {listed}"
+
+
+# --------------------------------------------------------------------------- every minute (BEAT008)
+
+
+def every_minute(c: Crontab) -> bool:
+    """BEAT008 (and validate_schedules' hotspot check): the minute field is every minute
+    (`*`, omitted, or any spelling of all 60) while hour, day_of_week, day_of_month or
+    month_of_year restricts when the crontab fires: `crontab(hour=5)` runs 60 times
+    between 05:00 and 05:59, not once at 05:00."""
+    return c.minute == _ALL_MINUTES and (c.hour != _ALL_HOURS or c.day_of_week != _ALL_DOW
+                                        or c.day_of_month != _ALL_DOM or c.month_of_year != _ALL_MOY)
+
+
+def every_minute_message(c: Crontab) -> str:
+    """``minute is "*": it fires every minute of hour 05, 60 runs instead of 1; set
+    minute=0``: the wording BEAT008 and validate_schedules share."""
+    hours = sorted(c.hour)
+    if len(hours) == 24:
+        when = "every minute of every hour"
+    else:
+        when = "every minute of " + ("hour " if len(hours) == 1 else "hours ") + _spans(hours, lambda h: f"{h:02d}")
+    if c.day_of_week != _ALL_DOW:
+        when += " on " + ", ".join(_DAY_NAMES[d] for d in sorted(c.day_of_week, key=lambda d: (d + 6) % 7))
+    note = _day_note([c])
+    if note:
+        when += f" {note}"
+    runs = 60 * len(hours)
+    count = "60 runs instead of 1" if len(hours) == 1 else f"{runs} runs a day instead of {len(hours)}"
+    return f'minute is "*": it fires {when}, {count}; set minute=0'
+
 
 
 # --------------------------------------------------------------------------- duplicate identity

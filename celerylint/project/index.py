@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from celerylint.config import Settings
 from celerylint.facts.model import (
-    UNKNOWN, BinOp, CallExpr, ClassFacts, DictExpr, FileFacts, Join, Num, Ref, SeqExpr, SourceFile, Str, Value,
+    UNKNOWN, BinOp, CallExpr, ClassFacts, DictExpr, FileFacts, IfExpr, Join, Num, Ref, SeqExpr, SourceFile, Str, Value,
 )
 
 
@@ -43,8 +43,16 @@ class Loader(Protocol):
 
 class ProjectIndex:
     def __init__(self, root: str, files: list[SourceFile], facts: dict[str, FileFacts | None],
-                 settings: Settings, loader: Loader | None = None, enqueuing: set[str] | None = None):
+                 settings: Settings, loader: Loader | None = None, enqueuing: set[str] | None = None,
+                 roots: list[str] | None = None, declared: Any = None, data_rows: tuple = ()):
         self.root = root
+        # The source roots (absolute), the declared dependencies (dependencies.Declared,
+        # None when nothing trustworthy is declared) and the django-celery-beat rows of
+        # JSON/YAML fixtures (rows.FixtureRow), from the engine.
+        self.roots = list(roots or [])
+        self.declared = declared
+        self.data_rows = tuple(data_rows)
+        self._packages: tuple | None = None
         self.settings = settings
         self.loader = loader
         self.files = files
@@ -133,6 +141,26 @@ class ProjectIndex:
         return iter(self._parsed)
 
     # ------------------------------------------------------------------ names
+    def packages(self) -> tuple[frozenset, frozenset]:
+        """(tops, anywhere): the top-level packages and modules of the project under any
+        source root (a file under two roots counts under both: `backend/app/x.py` is
+        `app.x` and `backend.app.x`), and every directory or module name of the project
+        at any depth (what a `sys.path.insert` in settings could make importable)."""
+        if self._packages is None:
+            import os
+
+            tops, anywhere = set(self.top_packages), set()
+            prefixes = [r.rstrip(os.sep) + os.sep for r in self.roots]
+            for source in self.files:
+                parts = source.rel[:-3].split("/") if source.rel.endswith(".py") else source.rel.split("/")
+                anywhere.update(p for p in parts if p.isidentifier())
+                for prefix in prefixes:
+                    if source.path.startswith(prefix):
+                        first = source.path[len(prefix):].split(os.sep)[0]
+                        tops.add(first[:-3] if first.endswith(".py") else first)
+            self._packages = (frozenset(tops), frozenset(anywhere | tops))
+        return self._packages
+
     def defines(self, module: str, name: str) -> bool:
         facts = self.module_facts(module)
         return facts is not None and (name in facts.assigns or name in facts.imports)
@@ -276,6 +304,14 @@ class ProjectIndex:
                     return UNKNOWN
                 out[k] = self.evaluate(module, item.value, depth + 1)
             return out
+        if kind is IfExpr:
+            # Both branches alike fold to their value; otherwise which one holds is
+            # not known statically (schedules read both, see schedules.py).
+            body = self.evaluate(module, value.body, depth + 1)
+            if body is not UNKNOWN and not isinstance(body, Call) \
+                    and body == self.evaluate(module, value.orelse, depth + 1):
+                return body
+            return UNKNOWN
         if kind is CallExpr:
             callee = value.callee
             if callee is None:

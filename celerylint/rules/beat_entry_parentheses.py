@@ -100,7 +100,7 @@ class BeatEntryParentheses(Rule):
     ),)
 
     def check(self, project):
-        for entry in project.schedules.entries():
+        for entry in project.schedules.entries(rows=True):
             name = entry.task
             if name is None or entry.task_span is None or ("(" not in name and ")" not in name):
                 continue

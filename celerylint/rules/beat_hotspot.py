@@ -125,14 +125,13 @@ class BeatHotspot(Rule):
     def check(self, project):
         threshold = project.settings.hotspot_threshold
         reported = set()
-        for schedule in project.schedules.all():
-            if schedule.merged_into is not None:
-                continue
-            entries = [e for e in schedule.all_entries() if e.anchor]
-            for group in crontab.hotspot_groups([(e, e.schedule) for e in entries], threshold):
-                message = crontab.hotspot_message(group, [e.key or "?" for e in group.keys], threshold)
-                for entry in group.keys:
-                    if entry.identity in reported:
-                        continue
-                    reported.add(entry.identity)
-                    yield self.report(entry.rel, entry.anchor, message, entity=beat_entry_entity(entry))
+        for schedule in project.schedules.running():
+            for world in schedule.worlds():  # entries in exclusive arms of a condition never add up
+                entries = [e for e in world if e.anchor and e.enabled]
+                for group in crontab.hotspot_groups([(e, e.schedule) for e in entries], threshold):
+                    message = crontab.hotspot_message(group, [e.key or "?" for e in group.keys], threshold)
+                    for entry in group.keys:
+                        if entry.identity in reported:
+                            continue
+                        reported.add(entry.identity)
+                        yield self.report(entry.rel, entry.anchor, message, entity=beat_entry_entity(entry))

@@ -97,22 +97,45 @@ class DuplicateBeatEntry(Rule):
             yield self.report(later.rel, later.anchor,
                               f'beat entry key "{later.key}" appears twice in this dict; the first one '
                               f"(line {first.anchor[0] if first.anchor else '?'}) is silently dropped", entity=beat_entry_entity(later))
-        for schedule in project.schedules.all():
-            if schedule.merged_into is not None:
+        for later, earlier in project.schedules.replaced_periodic():
+            if later.identity in reported:
                 continue
-            seen = {}
-            for entry in schedule.all_entries():
-                signature = _signature(entry)
-                if signature is None:
-                    continue
-                first = seen.setdefault(signature, entry)
-                if first is entry or entry.identity in reported or first.identity == entry.identity:
-                    continue
-                reported.add(entry.identity)
-                yield self.report(entry.rel, entry.anchor,
-                                  f'beat entry "{entry.key}" duplicates "{first.key}" '
-                                  f"({first.rel}:{first.anchor[0] if first.anchor else '?'}): same task, "
-                                  "arguments and schedule", entity=beat_entry_entity(entry))
+            reported.add(later.identity)
+            unnamed = later.key_span == later.value_span  # no name=: keyed by repr(sig)
+            how = " (Celery keys an entry added without name= by repr(sig))" if unnamed else ""
+            same = _signature(later) is not None and _signature(later) == _signature(earlier)
+            advice = "the same entry twice: remove one call" if same else \
+                "the earlier one never runs: pass distinct name= to keep both"
+            yield self.report(later.rel, later.anchor,
+                              f'add_periodic_task adds key "{later.key}" again{how}; Celery keeps one entry per key, '
+                              f"so this one replaces the one added at {_where(later, earlier)}, {advice}",
+                              entity=beat_entry_entity(later))
+        for schedule in project.schedules.running():
+            for world in schedule.worlds():
+                seen = {}
+                for entry in world:
+                    if not entry.enabled:
+                        continue
+                    signature = _signature(entry)
+                    if signature is None:
+                        continue
+                    first = seen.setdefault(signature, entry)
+                    if first is entry or entry.identity in reported or first.identity == entry.identity:
+                        continue
+                    reported.add(entry.identity)
+                    yield self.report(entry.rel, entry.anchor,
+                                      f"{entry.label()} duplicates {_name(first)} "
+                                      f"({first.rel}:{first.anchor[0] if first.anchor else '?'}): same task, "
+                                      "arguments and schedule", entity=beat_entry_entity(entry))
+
+
+def _name(entry):
+    return f'"{entry.key}"' if entry.key else entry.label()
+
+
+def _where(entry, other):
+    line = other.anchor[0] if other.anchor else "?"
+    return f"line {line}" if other.rel == entry.rel else f"{other.rel}:{line}"
 
 
 def _signature(entry):

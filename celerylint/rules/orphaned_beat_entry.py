@@ -121,30 +121,52 @@ class OrphanedBeatEntry(Rule):
     )
 
     def check(self, project):
-        entries = [e for e in project.schedules.entries() if e.task is not None and e.task_span is not None]
-        missing = [e for e in entries if not _defined(project, e.task, note=True)]
+        entries = [e for e in project.schedules.entries(rows=True) if e.task is not None and e.task_span is not None]
+        project.tasks.prefetch({e.task for e in entries if e.task not in project.tasks.registry})
+        missing = [e for e in entries if _verdict(project, e.task, note=True) in ORPHANED]
         if missing:
             project.tasks.search_definitions(e.task for e in missing)
+        reported = set()
         for entry in missing:
+            if (entry.rel, entry.task_span) in reported:
+                continue  # the entries a comprehension makes share their task reference
+            reported.add((entry.rel, entry.task_span))
             name = entry.task
-            if _defined(project, name, note=True):
+            verdict = _verdict(project, name, note=True)  # a definition found since may make it defined
+            if verdict not in ORPHANED:
                 continue
             suggestion = project.tasks.suggest(name)
             hint = f' (did you mean "{suggestion}"?)' if suggestion else ""
-            label = f'beat entry "{entry.key}"' if entry.key else "beat entry"
-            yield self.report(entry.rel, entry.task_span, f'{label} names task "{name}", which no task registers{hint}',
-                              entity=beat_entry_entity(entry))
+            label = entry.label()
+            if verdict == "nowhere":
+                reason = project.tasks.reasons.get(name) or project.tasks.reasons.get(_bare(name), "")
+                message = f'{label} names task "{name}", which no task registers: {reason}{hint}'
+            else:
+                message = f'{label} names task "{name}", which no task registers{hint}'
+            yield self.report(entry.rel, entry.task_span, message, entity=beat_entry_entity(entry))
 
 
-def _defined(project, name, note=False):
-    """Registered as written or without parentheses, built-in, external or possibly
-    registered by a task whose name cannot be folded."""
-    statuses = {project.tasks.status(name), project.tasks.status(name.replace("(", "").replace(")", ""))}
+ORPHANED = ("missing", "nowhere")
+
+
+def _bare(name):
+    return name.replace("(", "").replace(")", "")
+
+
+def _verdict(project, name, note=False):
+    """The name's status (TaskRegistry.status), as written or without parentheses:
+    "defined", "external" and "maybe" (unverified) are not orphaned. With `note`, the
+    names not checked are noted for --verbose, with the reason."""
+    tasks = project.tasks
+    statuses = {tasks.status(name), tasks.status(_bare(name))}
     if "defined" in statuses:
-        return True
+        return "defined"
     for status in ("external", "maybe"):
         if status in statuses:
             if note:
-                project.notes.append(f'task "{name}" is not defined in the project; not checked ({status})')
-            return True
-    return False
+                reason = tasks.reasons.get(name) or tasks.reasons.get(_bare(name))
+                detail = "unverified" if status == "maybe" else status
+                project.notes.append(f'task "{name}" is not defined in the project; not checked ({detail}'
+                                     + (f": {reason})" if reason else ")"))
+            return status
+    return "nowhere" if "nowhere" in statuses else "missing"

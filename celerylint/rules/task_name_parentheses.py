@@ -116,7 +116,7 @@ class TaskNameParentheses(Rule):
         if type(task.options.get("name")) is not Str or task.name_span is None or fixed in project.tasks.registry:
             return None
         edits = [Edit(task.rel, task.name_span, "string", fixed)]
-        for entry in project.schedules.entries():
+        for entry in project.schedules.entries(rows=True):
             if entry.task == task.name:
                 if not entry.task_literal or entry.task_span is None:
                     return None

@@ -294,12 +294,19 @@ def check_duplicates(entries: list[Entry]) -> list[Finding]:
 def check_hotspots(entries: list[Entry], threshold: int) -> list[Finding]:
     """BEAT005's hotspots (`hotspot_groups`, `hotspot_message`) on the effective
     schedule: more than `threshold` hourly-or-rarer crontab entries firing in the same
-    minute, day_of_month/month_of_year honoured, each entry in its largest group."""
+    minute, day_of_month/month_of_year honoured, each entry in its largest group; and
+    BEAT008's crontabs that fire every minute of the hours they restrict (`every_minute`,
+    an error, as the static rule), when celerylint's schedule logic has it."""
     shared = shared_logic()
     if shared is None:
         return [needs_celerylint("hotspots")]
     schedules = [(entry, shared.schedule_from_celery(entry.schedule)) for entry in entries]
     findings = []
+    if getattr(shared, "SHARED_SCHEDULE_LOGIC", 0) >= 2:
+        for entry, schedule in schedules:
+            if isinstance(schedule, shared.Crontab) and shared.every_minute(schedule):
+                findings.append(Finding("hotspots", "error",
+                                        f"{_label(entry)}: {shared.every_minute_message(schedule)}", (entry.name,)))
     for group in shared.hotspot_groups(schedules, threshold):
         names = [entry.name for entry in group.keys]
         findings.append(Finding("hotspots", "warning",
@@ -386,8 +393,8 @@ def static_findings(live: list[Finding], registered: set[str], root: str | None 
     reported = {(finding.check, name) for finding in live for name in finding.entries}
     findings = []
     for diag in result.diagnostics:
-        if diag.code == "BEAT005":
-            continue  # the live hotspot check covers it, on the effective schedule
+        if diag.code in ("BEAT005", "BEAT008"):
+            continue  # the live hotspot check covers them, on the effective schedule
         entry = entry_at.get((diag.path, (diag.line, diag.column)))
         if entry is not None:
             if diag.code == "BEAT001" and entry.task in registered:
