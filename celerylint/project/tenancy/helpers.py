@@ -21,17 +21,17 @@ the tenancy mechanisms found by definition are candidates (`_detected_candidates
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from celerylint.facts.model import Ref
+from celerylint.project.dependencies import normalize
 
 if TYPE_CHECKING:
     from celerylint.project import Project
 
 RUNTIME = "celerylint_runtime"
+RUNTIME_DISTRIBUTION = "celerylint-runtime"
 KINDS = {"restore": "restore_functions", "context": "context_managers", "spawner": "spawner_functions"}
 _SETTING_KEY = {"restore": "restore-functions", "context": "context-managers", "spawner": "spawner-functions"}
 
@@ -92,10 +92,9 @@ def fix_helper(project: "Project", rel: str, kind: str) -> Helper | Refusal:
     usable = None
     if source.split(".")[0] == RUNTIME:
         memo = project.__dict__.setdefault("_fix_helper_runtime", {})
-        folder = os.path.dirname(rel)
-        if folder not in memo:
-            memo[folder] = _depends_on_runtime(project, rel)
-        usable = memo[folder]
+        if "runtime" not in memo:
+            memo["runtime"] = _depends_on_runtime(project)
+        usable = memo["runtime"]
     if usable is False:
         return Refusal(f"the project defines no {kind} helper and does not depend on celerylint-runtime: add "
                        f"celerylint-runtime to its dependencies, or name the project's own helper in "
@@ -189,75 +188,20 @@ def _find_candidates(project: "Project", names: tuple, short: set) -> set[tuple[
     return found
 
 
-_DECLARATIONS = re.compile(r"^(requirements.*\.(txt|in)|pyproject\.toml|Pipfile|setup\.cfg|setup\.py)$")
-_RUNTIME_DIST = re.compile(r"(?<![\w.-])celerylint[-_.]runtime(?![\w.-])", re.IGNORECASE)
-_FRAMEWORK_DIST = re.compile(r"(?<![\w.-])(celery|django)(?![\w.-])", re.IGNORECASE)
-
-
-def _depends_on_runtime(project: "Project", rel: str) -> bool | None:
+def _depends_on_runtime(project: "Project") -> bool | None:
     """True: the project declares celerylint-runtime, or already imports it; False: it
     declares Celery or Django but not celerylint-runtime; None: it declares nothing we
-    can read (its runtime is declared elsewhere). Declarations are read in the folders
-    from the file's up to the project root (a monorepo's backend declares its own)."""
+    can trust (its runtime is declared elsewhere). The declarations are the project's
+    (`project/dependencies.py`, every declaration file of the project, a monorepo
+    backend's own included)."""
     for _, facts in list(project.index.parsed()):
         if any(t and t[0] == RUNTIME for t in facts.imports.values()) or any(
                 s.split(".")[0] == RUNTIME for s in facts.star_imports):
             return True
-    texts = []
-    folder = os.path.dirname(rel)
-    while True:
-        texts += _declaration_texts(os.path.join(project.index.root, folder))
-        if not folder:
-            break
-        folder = os.path.dirname(folder)
-    if any(_RUNTIME_DIST.search(t) for t in texts):
-        return True
-    if any(_FRAMEWORK_DIST.search(t) for t in texts):
-        return False
-    return None
-
-
-def _declaration_texts(root: str) -> list[str]:
-    texts = []
-    folders = [root] + [os.path.join(root, d) for d in ("requirements",) if os.path.isdir(os.path.join(root, d))]
-    for folder in folders:
-        try:
-            entries = sorted(os.listdir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            inside = folder != root and entry.endswith((".txt", ".in"))
-            if not (_DECLARATIONS.match(entry) or inside):
-                continue
-            try:
-                with open(os.path.join(folder, entry), encoding="utf-8", errors="replace") as fh:
-                    text = fh.read()
-            except OSError:
-                continue
-            texts.append(_toml_without_config(text) if entry in ("pyproject.toml", "Pipfile")
-                         else _strip_comments(text))
-    return texts
-
-
-def _toml_without_config(text: str) -> str:
-    """A TOML file's content without `[tool.celerylint]` (whose `restore-import` names the
-    runtime without declaring it)."""
-    try:
-        import tomllib
-    except ImportError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(text)
-    except (ValueError, TypeError):
-        return ""
-    tool = data.get("tool")
-    if isinstance(tool, dict):
-        tool.pop("celerylint", None)
-    return repr(data)
-
-
-def _strip_comments(text: str) -> str:
-    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    declared = project.index.declared
+    if declared is None:
+        return None
+    return normalize(RUNTIME_DISTRIBUTION) in declared.distributions
 
 
 RUNTIME_SPAWNER_OPTIONS = ("queue", "expires", "priority")
