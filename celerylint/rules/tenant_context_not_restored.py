@@ -194,8 +194,19 @@ class TenantContextNotRestored(Rule):
             if use is None or tenancy.restores_first(task) or tenancy.context_provided(task):
                 continue
             fix = restore_fix(project, task, tenancy.task_function(task))
-            note = f" (no fix: {fix})" if isinstance(fix, str) else ""
             yield self.report(task.rel, task.def_span,
                               f"task {task.function} is tenant-scoped ({use.describe()}) but does not restore "
-                              "tenant context first; call restore_tenant_context(tenant_id) as its first statement"
-                              + note, fix=None if isinstance(fix, str) else fix, entity=task_entity(task))
+                              f"tenant context first; {_advice(fix)}",
+                              fix=None if isinstance(fix, str) else fix, entity=task_entity(task))
+
+
+def _advice(fix) -> str:
+    """What to do, in the words of the helper the fix uses (or why there is no fix)."""
+    if isinstance(fix, str):
+        return f"restore it as its first statement (no fix: {fix})"
+    for edit in fix.edits:
+        if edit.op == "insert_restore":
+            return f"call {edit.arg}(tenant_id) as its first statement"
+        if edit.op == "wrap_context":
+            return f"run its body inside `with {edit.arg}(tenant_id):`"
+    return "restore it as its first statement"
