@@ -69,7 +69,7 @@ def tenancy_probe(names: tuple[str, ...], tenant_model: str = "Tenant") -> Calla
     `tenant`/`tenant_id` field (`tenant = models.ForeignKey(...)`, `tenant_id: UUID =
     models.UUIDField(...)`), one of the configured tenant base, manager or model names
     used as a base or value (not any variable of that name), the tenant model's class,
-    or a tenancy library, `TENANT_APPS` or a task signal handler. The regex runs only on
+    or a tenancy library or `TENANT_APPS`. The regex runs only on
     files holding one of its literals (most files hold none)."""
     names = tuple(n for n in names if n)
     alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
@@ -77,7 +77,7 @@ def tenancy_probe(names: tuple[str, ...], tenant_model: str = "Tenant") -> Calla
     alternatives += [rb"^class[ \t]+" + re.escape(tenant_model.encode()) + rb"\b"]
     alternatives += [re.escape(n) for n in TENANCY_LIBRARY_NEEDLES]
     pattern = re.compile(b"|".join(alternatives), re.MULTILINE)
-    literals = (b"tenant", b"Tenant", b"TENANT", b"task_prerun") + tuple(n.encode() for n in names) \
+    literals = (b"tenant", b"Tenant", b"TENANT") + tuple(n.encode() for n in names) \
         + (tenant_model.encode(),)
 
     def probe(data: bytes) -> bool:
@@ -86,9 +86,11 @@ def tenancy_probe(names: tuple[str, ...], tenant_model: str = "Tenant") -> Calla
     return probe
 
 
-# Files naming these may set up a tenancy mechanism (libraries, settings, handlers).
+# Files naming these may set up a tenancy mechanism (libraries, settings). Task signal
+# handlers are not among them: every project has some (task tracking, logging), and the
+# mechanisms read them from the files that connect them (see MechanismFinder).
 TENANCY_LIBRARY_NEEDLES = (b"django_tenants", b"tenant_schemas", b"django_multitenant", b"django_omnitenant",
-                           b"TENANT_APPS", b"task_prerun")
+                           b"TENANT_APPS")
 
 
 def enqueues(data: bytes) -> bool:

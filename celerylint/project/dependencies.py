@@ -28,7 +28,6 @@ when nothing is declared, `Declared` is None and an unknown top-level package st
 from __future__ import annotations
 
 import ast
-import configparser
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -249,6 +248,8 @@ def parse_pipfile(text: str) -> set[str]:
 
 
 def parse_setup_cfg(text: str) -> set[str]:
+    import configparser  # only for projects with a setup.cfg: not on every run's import path
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)

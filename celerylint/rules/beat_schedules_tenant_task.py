@@ -75,8 +75,8 @@ class BeatSchedulesTenantTask(Rule):
 
     def check(self, project):
         tenancy = project.tenancy
-        if tenancy.found().tenant_aware_beat:
-            return  # beat runs every entry in each tenant
+        if not tenancy.models_exist() or tenancy.found().tenant_aware_beat:
+            return  # nothing is tenant-scoped, or beat runs every entry in each tenant
         for entry in project.schedules.entries():
             if entry.task is None or entry.task_span is None:
                 continue

@@ -1,6 +1,5 @@
 from celerylint.diagnostics import SAFE, Edit, Fix
 from celerylint.facts.model import CallExpr
-from celerylint.project.tenancy import non_string_tenant
 from celerylint.rules.base import Rule, function_entity
 
 
@@ -113,6 +112,8 @@ class TenantIdNotString(Rule):
     ),)
 
     def check(self, project):
+        from celerylint.project.tenancy import non_string_tenant  # the tenancy package loads when rules run
+
         for source, facts, site, task in project.tenancy.enqueue_sites():
             if site.tenant != "given" or site.tenant_span < 0:
                 continue

@@ -250,7 +250,8 @@ class MechanismFinder:
                                             "restores the publisher's schema in every task"))
                 found.captures_on_publish = True
                 travel.add("_schema_name")
-        # Signal handlers.
+        # Signal handlers, in the files that connect them (parsed if the prefilter skipped them).
+        self.index.parse_files_mentioning((b"task_prerun", b"before_task_publish"))
         for source, facts in list(self.index.parsed()):
             for handler in facts.handlers:
                 if handler.signal not in ("task_prerun", "before_task_publish"):
