@@ -252,6 +252,18 @@ class ProjectIndex:
                 return module, cls
         return None
 
+    def inherits(self, qualified: tuple, matches, depth: int = 0) -> bool:
+        """Whether the class `qualified` is one `matches` accepts, or a project class that
+        derives from one (through its bases, across modules; cycles stop at depth 10)."""
+        if matches(qualified):
+            return True
+        found = self.find_class(qualified)
+        if found is None or depth > 10:
+            return False
+        module, cls = found
+        return any(type(b) is Ref and self.inherits(self.resolve(module, b.dotted), matches, depth + 1)
+                   for b in cls.bases)
+
     def locate(self, module: str, dotted: tuple) -> tuple[str, Value] | None:
         """(defining module, value) of a module-level name or a class attribute."""
         found = self.split_definition(self.resolve(module, dotted))

@@ -125,16 +125,9 @@ class TaskRegistry:
             return False
         return self.is_celery_class(self.index.resolve(module, value.callee))
 
-    def is_celery_class(self, qualified: tuple, depth: int = 0) -> bool:
+    def is_celery_class(self, qualified: tuple) -> bool:
         """`celery.Celery` or a project subclass of it."""
-        if qualified in CELERY_APP_CLASSES:
-            return True
-        found = self.index.find_class(qualified)
-        if found is None or depth > 10:
-            return False
-        module, cls = found
-        return any(type(b) is Ref and self.is_celery_class(self.index.resolve(module, b.dotted), depth + 1)
-                   for b in cls.bases)
+        return self.index.inherits(qualified, CELERY_APP_CLASSES.__contains__)
 
     def is_app_reference(self, module: str, dotted: tuple) -> bool:
         if self.is_app(self.index.resolve(module, dotted)):

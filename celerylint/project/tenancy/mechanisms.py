@@ -286,32 +286,24 @@ class MechanismFinder:
         found.travel_names = frozenset(travel)
         return found
 
-    def _tenant_celery_app(self, qualified: tuple, depth: int = 0) -> bool:
-        if qualified in TENANT_CELERY_APPS or (qualified[:1] == ("tenant_schemas_celery",) and qualified[-1] == "CeleryApp"):
-            return True
-        found = self.index.find_class(qualified)
-        if found is None or depth > 10:
-            return False
-        module, cls = found
-        return any(type(b) is Ref and self._tenant_celery_app(self.index.resolve(module, b.dotted), depth + 1)
-                   for b in cls.bases)
+    def _tenant_celery_app(self, qualified: tuple) -> bool:
+        return self.index.inherits(qualified, lambda q: q in TENANT_CELERY_APPS or (
+            q[:1] == ("tenant_schemas_celery",) and q[-1] == "CeleryApp"))
 
     def _clears_only(self, ref: FunctionRef, fn: FunctionFacts) -> bool:
         return any(clears(call.argument) for call in fn.restores)
 
-    def restoring_class(self, qualified: tuple, depth: int = 0) -> bool:
-        """A Task class whose `__call__` or `before_start` sets a tenant (a tenant-aware
-        default task class)."""
-        found = self.index.find_class(qualified)
-        if found is None or depth > 10:
-            return False
-        module, cls = found
-        for method in ("__call__", "before_start", "run"):
-            ref = FunctionRef(module, cls.name, method)
-            if method != "run" and self.calls.facts_of(ref) is not None and self.setter_function(ref, within=True):
-                return True
-        return any(type(b) is Ref and self.restoring_class(self.index.resolve(module, b.dotted), depth + 1)
-                   for b in cls.bases)
+    def restoring_class(self, qualified: tuple) -> bool:
+        """A Task class whose `__call__` or `before_start` (its own or inherited from a
+        project base) sets a tenant: a tenant-aware default task class."""
+        def restores(q: tuple) -> bool:
+            found = self.index.find_class(q)
+            if found is None:
+                return False
+            refs = (FunctionRef(found[0], found[1].name, m) for m in ("__call__", "before_start"))
+            return any(self.calls.facts_of(r) is not None and self.setter_function(r, within=True) for r in refs)
+
+        return self.index.inherits(qualified, restores)
 
 
 class _NoOptions:

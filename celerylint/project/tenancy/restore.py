@@ -72,21 +72,16 @@ class ContextRestore:
             return True
         return any(names_match(self.calls.resolve(module, fn, c), self.settings.context_managers) for c in fn.calls)
 
-    def _tenant_aware_class(self, qualified: tuple, depth: int = 0, publish: bool = False) -> bool:
+    def _tenant_aware_class(self, qualified: tuple, publish: bool = False) -> bool:
         """A `tenant-task-bases` class or a subclass; with `publish`, also a project class
         overriding `apply_async`, else one whose `__call__`/`before_start` sets a tenant."""
-        if names_match(qualified, self.settings.tenant_task_bases):
-            return True
-        if depth == 0 and not publish and self.mechanisms.restoring_class(qualified):
-            return True
-        found = self.index.find_class(qualified)
-        if found is None or depth > 10:
-            return False
-        module, cls = found
-        if publish and self.calls.function(module, "apply_async", cls.name) is not None:
-            return True
-        return any(type(b) is Ref and self._tenant_aware_class(self.index.resolve(module, b.dotted), depth + 1, publish)
-                   for b in cls.bases)
+        def aware(q: tuple) -> bool:
+            if names_match(q, self.settings.tenant_task_bases):
+                return True
+            found = self.index.find_class(q) if publish else None
+            return found is not None and self.calls.function(found[0], "apply_async", found[1].name) is not None
+
+        return self.index.inherits(qualified, aware) or (not publish and self.mechanisms.restoring_class(qualified))
 
     def _app_default_is_tenant_aware(self, publish: bool = False) -> bool:
         """Every Celery app of the project has a tenant-aware default task class
