@@ -82,7 +82,7 @@ class BeatSchedulesTenantTask(Rule):
                 continue
             for task in project.tasks.registry.get(entry.task, ()):
                 use = tenancy.task_use(task)
-                if use is not None:
+                if use is not None and not tenancy.finds_its_tenants(task):
                     yield self.report(entry.rel, entry.task_span,
                                       f'beat entry "{entry.key or "?"}" schedules tenant-scoped task {task.function} '
                                       f"({use.describe()}) directly: it runs with tenant_id=None; schedule a wrapper "

@@ -116,6 +116,17 @@ class Tenancy:
             return True
         return any(self.mechanisms.is_manager(module, None, callee) for callee in site.guards)
 
+    def finds_its_tenants(self, task: TaskDef) -> bool:
+        """The task sets the tenants itself, not from its caller: every statement touching
+        tenant data (in it and what it calls) runs inside a context manager that sets the
+        tenant, and its first statement restores none from its arguments (a sweep in a
+        helper; not `with schema_context(schema_name):` around the body)."""
+        fn = self.task_function(task)
+        if fn is None:
+            return False
+        ref = self.calls.task_ref(task)
+        return self.restore.guarded(ref, fn) and not self.restore.restores_first_statement(ref, fn)
+
     def restored_from_other(self, task: TaskDef) -> bool:
         """The task restores its own context first, through a detected setter or context
         manager, from a parameter other than `tenant_id` (`with schema_context(schema)`,

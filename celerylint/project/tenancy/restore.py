@@ -137,6 +137,9 @@ class ContextRestore:
                 or self.mechanisms.is_manager(module, fn, first.callee, first.args))
         return False
 
+    def restores_first_statement(self, ref: FunctionRef, fn: FunctionFacts) -> bool:
+        return self._restores_first(ref, fn, 0)
+
     def guarded(self, ref: FunctionRef, fn: FunctionFacts) -> bool:
         """Every statement that touches tenant data, in the task and in the project
         functions it calls, is inside a `with` of a context manager that sets the
