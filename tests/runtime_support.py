@@ -141,14 +141,19 @@ def worker(services, queues="celery", pool="solo", redis_url=None, flush=True, *
             _wait_for_log(log_path, "ready.", process)
         yield module
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
         if str(REPO) in sys.path:
             sys.path.remove(str(REPO))
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End a worker: terminate, then kill if it has not exited within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def _wait_for_log(path: Path, text: str, process, timeout: float = 60) -> None:

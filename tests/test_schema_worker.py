@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import findings, write_project
-from runtime_support import _admin, _wait_for_log, service_env, services  # noqa: F401
+from runtime_support import _admin, _wait_for_log, service_env, services, stop  # noqa: F401
 
 DATABASE = "celerylint_schema_worker"
 BROKER_DB, BACKEND_DB = 5, 6  # not the 0-2 the other runtime tests flush
@@ -201,9 +201,5 @@ def test_restored_task_runs_in_its_tenants_schema_and_the_flagged_one_does_not(t
                 run("count_notes")
             again = run("count_notes_in", "t1")  # the failure left the connection usable
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
     assert (t1, t2, again) == (COUNTS["t1"], COUNTS["t2"], COUNTS["t1"])
