@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import subprocess
 import sys
 import time
+
+from celerylint.facts.oracle import python_files
 
 _CHILD = r"""
 import gc, sys
@@ -36,18 +37,6 @@ facts = (extract_ast if sys.argv[1] == "ast" else extract_libcst)(data, "m", Fal
 assert facts is not None and facts.error is None, facts and facts.error
 print(status("VmHWM"), before)
 """
-
-
-def python_files(paths: list[str]) -> list[str]:
-    out = []
-    for path in paths:
-        if os.path.isfile(path):
-            out.append(path)
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = [d for d in dirs if d not in (".git", "node_modules", "__pycache__", ".celerylint_cache")]
-            out += [os.path.join(root, f) for f in files if f.endswith(".py")]
-    return out
 
 
 def main() -> None:

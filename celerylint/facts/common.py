@@ -63,8 +63,12 @@ def restore_candidate(name: str, options: ExtractOptions) -> bool:
     or a name about tenants, schemas or organisations (`set_current_tenant`,
     `schema_context`, `tmp_to_org`, `activate_workspace`). Resolution decides which of
     them really set one."""
-    if name in options.restores or name in options.context_managers:
-        return True
+    return name in options.restores or name in options.context_managers or tenant_named(name)
+
+
+def tenant_named(name: str) -> bool:
+    """A name about tenants, schemas or organisations (`set_current_tenant`,
+    `schema_context`, `tmp_to_org`, `activate_workspace`)."""
     lower = name.lower()
     return any(word in lower for word in _TENANT_WORDS) or any(part in _TENANT_PARTS for part in lower.split("_"))
 

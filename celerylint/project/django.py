@@ -26,6 +26,7 @@ class DjangoProject:
         self.index = index
         self._loaded = False
         self._values: dict[str, list[tuple[str, Any]]] = {}
+        self._folded: dict[str, list[tuple[str, Any]]] = {}
 
     def _load(self) -> None:
         if self._loaded:
@@ -40,9 +41,13 @@ class DjangoProject:
                     self._values.setdefault(name, []).append((facts.module, value))
 
     def setting(self, name: str) -> list[tuple[str, Any]]:
-        """(module, folded value) of every settings module that assigns `name`."""
+        """(module, folded value) of every settings module that assigns `name` (folded
+        once: the settings modules are all loaded by then)."""
         self._load()
-        return [(module, self.index.evaluate(module, value)) for module, value in self._values.get(name, [])]
+        if name not in self._folded:
+            self._folded[name] = [(module, self.index.evaluate(module, value))
+                                  for module, value in self._values.get(name, [])]
+        return self._folded[name]
 
     def setting_modules(self, name: str) -> list[str]:
         self._load()

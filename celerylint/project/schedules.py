@@ -259,19 +259,20 @@ def celery_key(task: Any, args: Any, kwargs: Any) -> str | None:
     `task(arg, ..., key=value, ...)` (kombu's reprcall); None when any part is unknown."""
     if not isinstance(task, str) or not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         return None
-    if not _plain(args) or not _plain(kwargs):
+    if not plain(args) or not plain(kwargs):
         return None
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     return f"{task}({', '.join(parts)})"
 
 
-def _plain(value: Any) -> bool:
+def plain(value: Any) -> bool:
+    """Plain data all the way down (no UNKNOWN and no unevaluated call inside)."""
     if value is UNKNOWN or isinstance(value, Call):
         return False
     if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
+        return all(plain(v) for v in value)
     if isinstance(value, dict):
-        return all(_plain(k) and _plain(v) for k, v in value.items())
+        return all(plain(k) and plain(v) for k, v in value.items())
     return True
 
 
@@ -569,7 +570,7 @@ class ScheduleBuilder:
         items = self.index.evaluate(module, value.iterable)
         if isinstance(items, dict):
             items = list(items)
-        if not isinstance(items, list) or not _plain(items):
+        if not isinstance(items, list) or not plain(items):
             self.note("a beat schedule comprehension over a value that cannot be read statically")
             return []
         out = []

@@ -1,6 +1,5 @@
-from celerylint.facts.model import UNKNOWN
 from celerylint.project import crontab
-from celerylint.project.index import Call
+from celerylint.project.schedules import plain
 from celerylint.rules.base import Rule, beat_entry_entity
 
 
@@ -142,17 +141,6 @@ def _signature(entry):
     """The entry's identity (`crontab.entry_identity`, shared with validate_schedules'
     duplicates check), or None when part of it cannot be read statically: an unreadable
     value never makes two entries equal."""
-    if not all(_readable(value) for value in (entry.args, entry.kwargs)):
+    if not all(plain(value) for value in (entry.args, entry.kwargs)):
         return None
     return crontab.entry_identity(entry.task, entry.args, entry.kwargs, entry.schedule)
-
-
-def _readable(value) -> bool:
-    """Plain data all the way down (no UNKNOWN and no unevaluated call inside)."""
-    if value is UNKNOWN or isinstance(value, Call):
-        return False
-    if isinstance(value, (list, tuple)):
-        return all(_readable(v) for v in value)
-    if isinstance(value, dict):
-        return all(_readable(k) and _readable(v) for k, v in value.items())
-    return True

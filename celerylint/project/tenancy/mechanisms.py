@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from celerylint.facts.model import CallExpr, FunctionFacts, Join, Num, Ref, Str
-from celerylint.facts.common import restore_candidate
+from celerylint.facts.common import tenant_named
 from celerylint.project.django import DjangoProject
 from celerylint.project.index import ProjectIndex
 from celerylint.project.tasks import TaskRegistry
@@ -122,10 +122,10 @@ class MechanismFinder:
         if names_match(qualified, self.settings.context_managers):
             return True
         if qualified and qualified[0] in LIBRARIES:
-            return qualified[-1] in LIBRARY_MANAGERS or restore_candidate(qualified[-1], _NO_OPTIONS)
+            return qualified[-1] in LIBRARY_MANAGERS or tenant_named(qualified[-1])
         found = self.index.split_definition(qualified)
         if found is None:
-            return self._unresolved_name(qualified) and restore_candidate(qualified[-1], _NO_OPTIONS)
+            return self._unresolved_name(qualified) and tenant_named(qualified[-1])
         module, rest = found
         if len(rest) == 1:
             facts = self.calls.function(module, rest[0])
@@ -202,7 +202,7 @@ class MechanismFinder:
         if not self._unresolved_name(qualified):
             return False
         name = qualified[-1].lower()
-        return name.split("_")[0] in SETTER_VERBS and restore_candidate(name, _NO_OPTIONS)
+        return name.split("_")[0] in SETTER_VERBS and tenant_named(name)
 
     def _unresolved_name(self, qualified: tuple) -> bool:
         """Not a project definition and not a known library's (whose names we know)."""
@@ -214,7 +214,7 @@ class MechanismFinder:
         name, a context manager's), so `seen_setters` / `seen_managers` list them all."""
         for _, facts in list(self.index.parsed()):
             for fn in facts.functions:
-                if fn.nested or not (restore_candidate(fn.name, _NO_OPTIONS)
+                if fn.nested or not (tenant_named(fn.name)
                                      or any(d.dotted and d.dotted[-1] in CONTEXT_DECORATORS for d in fn.decorators)):
                     continue
                 if any(d.dotted and d.dotted[-1] in CONTEXT_DECORATORS for d in fn.decorators):
@@ -266,7 +266,7 @@ class MechanismFinder:
                         found.app_wide.append(Found("task_prerun handler", where,
                                                     f"sets the tenant from the task's {', '.join(sorted(fn.keys_read))}"))
                         travel.update(fn.keys_read)
-                    elif self._clears_only(ref, fn):
+                    elif any(clears(call.argument) for call in fn.restores):
                         found.notes.append(Found("task_prerun handler", where,
                                                  "clears the tenant before each task (not a restore)"))
                 elif fn.keys_read or fn.stores:
@@ -290,9 +290,6 @@ class MechanismFinder:
         return self.index.inherits(qualified, lambda q: q in TENANT_CELERY_APPS or (
             q[:1] == ("tenant_schemas_celery",) and q[-1] == "CeleryApp"))
 
-    def _clears_only(self, ref: FunctionRef, fn: FunctionFacts) -> bool:
-        return any(clears(call.argument) for call in fn.restores)
-
     def restoring_class(self, qualified: tuple) -> bool:
         """A Task class whose `__call__` or `before_start` (its own or inherited from a
         project base) sets a tenant: a tenant-aware default task class."""
@@ -304,14 +301,6 @@ class MechanismFinder:
             return any(self.calls.facts_of(r) is not None and self.setter_function(r, within=True) for r in refs)
 
         return self.index.inherits(qualified, restores)
-
-
-class _NoOptions:
-    restores: frozenset = frozenset()
-    context_managers: frozenset = frozenset()
-
-
-_NO_OPTIONS = _NoOptions()
 
 
 def clears(value) -> bool:
