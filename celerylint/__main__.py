@@ -1,5 +1,3 @@
-import sys
+from celerylint.cli import console_main
 
-from celerylint.cli import main
-
-sys.exit(main())
+console_main()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from celerylint.facts.extract import extract
@@ -121,21 +123,60 @@ def test_prefilter(source, relevant):
     assert needs_parse(source) is relevant
 
 
-@pytest.mark.parametrize("source", [
-    b"class Order(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n",
-    b"class Order(Model):\n    tenant_id: UUID = models.UUIDField()\n",
-    b"class Order(TenantAwareModel):\n    pass\n",
-    b"objects = TenantManager()\n",
-    b"def f(tenant):\n    return tenant\n",
-    b"x = 1\n",
-    b"# Tenant is the tenant model\n",
-])
-def test_the_tenancy_probe_agrees_with_its_regex(source):
+TENANCY_NAMES = ("TenantModel", "TenantAwareModel", "TenantManager")
+
+
+def tenancy_regex(names: tuple[str, ...], tenant_model: str = "Tenant") -> "re.Pattern[bytes]":
+    """What the tenancy probe decides, as one regex (the probe searches faster)."""
     import re
 
+    from celerylint.facts.prefilter import TENANCY_LIBRARY_NEEDLES
+
+    alternatives = [rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\("]
+    alternatives += [rb"[(,=][ \t]*(?:\w+\.)*" + re.escape(n.encode()) + rb"\b" for n in names]
+    alternatives += [rb"^class[ \t]+" + re.escape(tenant_model.encode()) + rb"\b"]
+    alternatives += [re.escape(n) for n in TENANCY_LIBRARY_NEEDLES]
+    return re.compile(b"|".join(alternatives), re.MULTILINE)
+
+
+@pytest.mark.parametrize("source, expected", [
+    (b"class Order(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n", True),
+    (b"class Order(Model):\n    tenant_id: UUID = models.UUIDField()\n", True),
+    (b"tenant = models.ForeignKey(Tenant)\n", False),  # not indented: not a field
+    (b"class Order(Model):\n    self.tenant = models.ForeignKey(Tenant)\n", False),
+    (b"class Order(TenantAwareModel):\n    pass\n", True),
+    (b"class Order(base.TenantAwareModel, Mixin):\n    pass\n", True),
+    (b"class Order(MyTenantAwareModel):\n    pass\n", False),
+    (b"class Order(TenantAwareModels):\n    pass\n", False),
+    (b"objects = TenantManager()\n", True),
+    (b"TenantManager = None\n", False),  # a variable of that name
+    (b"class Tenant(models.Model):\n    pass\n", True),
+    (b"class TenantX(models.Model):\n    pass\n", False),
+    (b"INSTALLED_APPS = ['django_tenants']\n", True),
+    (b"def f(tenant):\n    return tenant\n", False),
+    (b"x = 1\n", False),
+    (b"# Tenant is the tenant model\n", False),
+])
+def test_the_tenancy_probe(source, expected):
     from celerylint.facts.prefilter import tenancy_probe
 
-    names = ("TenantModel", "TenantAwareModel", "TenantManager")
-    regex = re.compile(rb"^[ \t]+tenant(?:_id)?[ \t]*(?::[^=\n]*)?=[ \t]*[\w.]*(?:Field|Key)\(|"
-                       + b"|".join(rb"\b" + n.encode() + rb"\b" for n in names), re.MULTILINE)
-    assert tenancy_probe(names)(source) == bool(regex.search(source))
+    assert tenancy_probe(TENANCY_NAMES)(source) is expected
+    assert bool(tenancy_regex(TENANCY_NAMES).search(source)) is expected
+
+
+_PROBE_PIECES = ["tenant", "tenant_id", "Tenant", "TenantModel", "TenantManager", "TenantAwareModel", "TenantModels",
+                 "class", "models.", "x.", "Field(", "ForeignKey(", "UUIDField(", "Key(", ": UUID", ":", "=", "(", ",",
+                 ")", " ", "\t", "\n", "\r\n", "    ", "_", "a", "1", "#", "django_tenants", "TENANT_APPS", "é",
+                 "tenant = ", "tenant_id: int = ", "models.ForeignKey(", "\n    tenant", "class Tenant", "(TenantModel",
+                 "= TenantManager(", "\nclass "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PROBE_PIECES), max_size=24),
+       st.sampled_from(["Tenant", "Organization", "Tenant_"]))
+def test_the_tenancy_probe_decides_as_its_regex(pieces, tenant_model):
+    from celerylint.facts.prefilter import tenancy_probe
+
+    source = "".join(pieces).encode()
+    assert tenancy_probe(TENANCY_NAMES, tenant_model)(source) == bool(
+        tenancy_regex(TENANCY_NAMES, tenant_model).search(source)), source

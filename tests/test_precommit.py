@@ -66,7 +66,7 @@ def test_hook_definitions_follow_the_contract():
 def test_repository_is_installable_as_a_hook():
     # try-repo installs the repository root: its pyproject must declare the script.
     text = (REPO / "pyproject.toml").read_text()
-    assert 'celerylint = "celerylint.cli:main"' in text
+    assert 'celerylint = "celerylint.cli:console_main"' in text
     assert Path(REPO / "celerylint" / "__main__.py").exists()
 
 

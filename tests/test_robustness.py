@@ -85,6 +85,29 @@ def test_parser_crash_is_contained(tmp_path):
     assert_rest_checked(results)
 
 
+def test_a_crash_loses_no_other_file_given_to_that_worker():
+    # Each worker is given several files ahead; when one crashes, its file is SYN001
+    # and the files given after it are parsed by a new worker.
+    from celerylint.engine.pool import ParseJob, ParsePool
+
+    crash = b"x = " + b"not " * 20000 + b"1\n"
+    good = [ParseJob(f"ok{i}.py", f"ok{i}.py", f"ok{i}", False, 100, TASK.encode() + b"N = %d\n" % i)
+            for i in range(16)]
+    bad = [ParseJob(f"crash{i}.py", f"crash{i}.py", f"crash{i}", False, 100, crash) for i in range(3)]
+    with ParsePool(2) as pool:
+        for job in good[:8] + bad + good[8:]:
+            pool.submit(job)
+        results = pool.collect()
+        assert len(pool.workers) == 2
+        again = pool.parse(good[:2])  # the replacements go on working
+    assert set(results) == {job.key for job in good + bad}
+    for job in bad:
+        assert results[job.key].error is not None and "crashed" in results[job.key].error.message
+    for job in good:
+        assert results[job.key].error is None and results[job.key].module == job.module
+    assert set(again) == {"ok0.py", "ok1.py"} and again["ok0.py"] == results["ok0.py"]
+
+
 def test_parser_crash_prints_one_line_not_a_crash_dump(tmp_path):
     # With faulthandler on (-X faulthandler, PYTHONFAULTHANDLER, pytest), a crashing
     # worker used to dump "Fatal Python error: Segmentation fault" and its stack into
@@ -199,10 +222,18 @@ def test_combined_gitignore_matcher_agrees_with_pathspec():
     assert _fast(negated) is negated  # negations keep pathspec's own ordered matching
 
 
-def test_parsing_works_in_a_process_with_other_threads(tmp_path):
+def test_parsing_works_in_a_process_with_other_threads(tmp_path, monkeypatch):
     # An embedding application (or a test run holding a Celery app) has threads; one of
-    # them holding an import lock while we fork must not hang the parse workers.
+    # them holding an import lock while we fork must not hang the parse workers (which
+    # may import libcst for a file `ast` rejects: the last one here).
     import threading
+
+    from celerylint.engine.load import IN_PROCESS_BYTES
+    from celerylint.engine.pool import ParsePool
+
+    pooled = []
+    real_submit = ParsePool.submit
+    monkeypatch.setattr(ParsePool, "submit", lambda self, job: pooled.append(job) or real_submit(self, job))
 
     release = threading.Event()
     holding = threading.Event()
@@ -218,10 +249,18 @@ def test_parsing_works_in_a_process_with_other_threads(tmp_path):
     thread.start()
     holding.wait()
     try:
-        root = project_with(tmp_path, "ok/tasks.py", TASK.encode())
-        results = findings(root)
-        assert not any(code == "SYN001" for *_, code, _ in results)
+        big = TASK.encode() + b"\n" + b"".join(b"VALUE_%d = %d\n" % (i, i) for i in range(IN_PROCESS_BYTES // 12))
+        root = project_with(tmp_path, "ok/tasks.py", big)
+        (root / "ok" / "broken.py").write_bytes(b"from celery import shared_task\nx = (\n")
+        done: list = []
+        worker = threading.Thread(target=lambda: done.append(findings(root)), daemon=True)
+        worker.start()
+        worker.join(120)
+        assert done, "the check hung"
+        results = done[0]
+        assert [code for path, _, _, code, _ in results if path.startswith("ok/")] == ["SYN001"]
         assert_rest_checked(results)
+        assert {job.key for job in pooled} >= {"ok/tasks.py", "ok/broken.py"}
     finally:
         release.set()
         thread.join()

@@ -70,6 +70,12 @@ class FactLoading:
             self.cache.searches = {}  # results over the files on disk
         self.jobs = jobs
         self.pool: ParsePool | None = None
+        # Files the survey selected for parsing: given to the pool as soon as they add up
+        # to more than the main process parses itself, parsed while the survey goes on.
+        self.early: list[ParseJob] = []
+        self.early_bytes = 0
+        self.submitted: set[str] = set()
+        self.parsed_early: dict[str, FileFacts] = {}  # their facts, until `load` takes them
         self.stats = {"parsed": 0, "cached": 0, "skipped": 0, "demand": 0, "loaded": 0, "rounds": 0}
         self.states: dict[str, FileState] = {}  # by root-relative path, from `survey`
         self.previous: dict[str, FileState | None] = {}  # files whose content changed: their cached state
@@ -114,11 +120,28 @@ class FactLoading:
                     state = self.cache.store(source.rel, st, content, kind, self.defines_tenancy(data),
                                              imported_modules(data, source.module, source.is_package))
             self.states[source.rel] = state
+            if state.kind == PARSE:
+                self._parse_early(source, state)
+            elif self.pool is not None:
+                self.pool.poll()
             if state.defines_tenancy:
                 self.tenancy_files.add(source.rel)
             if state.kind == SKIPPED_ENQUEUES:
                 self.enqueuing.add(source.rel)
         self.cache.forget_missing({f.rel for f in files})
+
+    def _parse_early(self, source: SourceFile, state: FileState) -> None:
+        if self.cache.facts(source.rel, state.digest) is not None:
+            return
+        self.early.append(self._job(source, state.size))
+        self.early_bytes += state.size
+        if self.early_bytes > IN_PROCESS_BYTES:
+            pool = self.get_pool()
+            for job in self.early:
+                pool.submit(job)
+                self.submitted.add(job.key)
+            self.early = []
+            pool.poll()
 
     def import_closure(self, files: list[SourceFile], start: list[SourceFile], depth: int) -> list[SourceFile]:
         """The project files that `start` imports, and those they import, `depth` levels
@@ -155,16 +178,18 @@ class FactLoading:
                 continue
             if state.kind == PARSE or source.rel in wanted:
                 cached = self.cache.facts(source.rel, state.digest)
-                if cached is None:
-                    todo.append(self._job(source, state.size))
-                else:
+                if cached is not None:
                     self.stats["cached"] += 1
+                elif source.rel not in self.submitted:
+                    todo.append(self._job(source, state.size))
                 facts[source.rel] = cached
             else:
                 self.stats["skipped"] += 1
                 facts[source.rel] = None
-        if todo:
+        if todo or self.submitted:
             parsed = self.parse(todo)
+            parsed.update((rel, self.parsed_early.pop(rel)) for rel in self.submitted if rel in self.parsed_early)
+            self.submitted = set()
             self.stats["parsed"] += len(parsed)
             for rel, result in parsed.items():
                 facts[rel] = result
@@ -176,7 +201,7 @@ class FactLoading:
         start, no libcst to import: what a pre-commit run on a few files needs); the
         rest, and files `ast` cannot parse, in the worker pool."""
         results: dict[str, FileFacts] = {}
-        if sum(job.size for job in jobs) <= IN_PROCESS_BYTES:
+        if self.pool is None and sum(job.size for job in jobs) <= IN_PROCESS_BYTES:
             options = ExtractOptions.from_settings(self.settings)
             remaining = []
             for job in jobs:
@@ -192,8 +217,13 @@ class FactLoading:
                 else:
                     results[job.key] = facts
             jobs = remaining
-        if jobs:
-            results.update(self.get_pool().parse(jobs))
+        if jobs or self.pool is not None:
+            asked = {job.key for job in jobs}
+            for key, facts in self.get_pool().parse(jobs).items():  # with those submitted early
+                if key in self.submitted:
+                    self.parsed_early[key] = facts
+                if key in asked:
+                    results[key] = facts
         return results
 
     def parse_now(self, sources: list[SourceFile]) -> dict[str, FileFacts]:

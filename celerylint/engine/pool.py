@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections import deque
 from typing import BinaryIO, Iterable, NamedTuple
 
 from celerylint.facts.extract import ExtractOptions, extract, syntax_error_facts
@@ -70,14 +71,25 @@ def _write(stream: BinaryIO, obj: object) -> None:
 
 
 def _read(stream: BinaryIO) -> object:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
-    (size,) = _HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError
-    return pickle.loads(payload)
+    (size,) = _HEADER.unpack(_read_exactly(stream, _HEADER.size))
+    return pickle.loads(_read_exactly(stream, size))
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes (an unbuffered stream may return fewer per read); EOFError if the
+    stream ends first."""
+    data = stream.read(size)
+    if data is None or len(data) < size:
+        parts = [data or b""]
+        got = len(parts[0])
+        while got < size:
+            more = stream.read(size - got)
+            if not more:
+                raise EOFError
+            parts.append(more)
+            got += len(more)
+        data = b"".join(parts)
+    return data
 
 
 def _serve(jobs: BinaryIO, results: BinaryIO, options: ExtractOptions) -> None:
@@ -94,15 +106,20 @@ def _serve(jobs: BinaryIO, results: BinaryIO, options: ExtractOptions) -> None:
 
 
 def preload() -> None:
-    """Import, before forking, everything a worker needs. A process with other threads
-    may hold an import lock at the moment of the fork; a child that then imported a
-    module would wait for that lock forever. With everything imported, it imports
-    nothing."""
+    """Import, before forking, everything a worker may need, when this process has other
+    threads: one of them may hold an import lock at the moment of the fork, and a child
+    that then imported a module would wait for that lock forever. With everything
+    imported, it imports nothing. A process with one thread (the command line) leaves
+    libcst to the workers that fall back to it (newer syntax, files `ast` rejects):
+    importing it costs more than a tenth of a second that most runs never need."""
     import contextlib  # noqa: F401
     import dataclasses  # noqa: F401
     import io  # noqa: F401
+    import threading
     import tokenize  # noqa: F401
 
+    if threading.active_count() == 1:
+        return
     import libcst
     import libcst._nodes.internal  # noqa: F401
 
@@ -124,8 +141,8 @@ def _quiet_crashes() -> None:
 
 class _Worker:
     def __init__(self, options: ExtractOptions, inherited: list["_Worker"]):
-        self.job: ParseJob | None = None
-        self.deadline = 0.0
+        self.jobs_given: deque[ParseJob] = deque()  # in the order the worker does them
+        self.deadline = 0.0  # for the first of them
         self.pid: int | None = None
         self.process: subprocess.Popen | None = None
         if hasattr(os, "fork"):
@@ -151,10 +168,11 @@ class _Worker:
             os.close(result_write)
             self.pid = pid
             self.jobs = os.fdopen(job_write, "wb")
-            self.results = os.fdopen(result_read, "rb")
+            # Unbuffered: a buffer could hold the next result while select() waits on the pipe.
+            self.results = os.fdopen(result_read, "rb", buffering=0)
         else:  # pragma: no cover - platforms without fork
             self.process = subprocess.Popen([sys.executable, "-m", "celerylint.engine.pool"],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
             self.jobs, self.results = self.process.stdin, self.process.stdout
             _write(self.jobs, options)
 
@@ -183,12 +201,21 @@ class _Worker:
         return self.results.fileno()
 
     def give(self, job: ParseJob) -> None:
-        self.job = job
-        self.deadline = time.monotonic() + BASE_TIMEOUT + job.size * TIMEOUT_PER_BYTE
-        _write(self.jobs, job)
+        if not self.jobs_given:
+            self.deadline = _deadline(job)
+        self.jobs_given.append(job)
+        try:
+            _write(self.jobs, job)
+        except OSError:  # it died: its results pipe tells, and the job goes to another worker
+            pass
 
-    def receive(self) -> FileFacts:
-        return _read(self.results)  # type: ignore[return-value]
+    def receive(self) -> tuple[ParseJob, FileFacts]:
+        """The first given job and its facts (the next job's time starts now)."""
+        facts = _read(self.results)
+        job = self.jobs_given.popleft()
+        if self.jobs_given:
+            self.deadline = _deadline(self.jobs_given[0])
+        return job, facts  # type: ignore[return-value]
 
     def close_files(self) -> None:
         for stream in (self.jobs, self.results):
@@ -243,12 +270,25 @@ class _Worker:
             pass
 
 
+def _deadline(job: ParseJob) -> float:
+    return time.monotonic() + BASE_TIMEOUT + job.size * TIMEOUT_PER_BYTE
+
+
 class ParsePool:
+    """Workers parsing the submitted jobs, each given up to `WINDOW` jobs ahead so that it
+    never waits for this process to take a result and send the next job. Jobs may be
+    submitted while this process does other work (the survey streams the files it
+    selects), as long as it calls `poll` now and then; `collect` waits for the rest."""
+
+    WINDOW = 3
+
     def __init__(self, jobs: int, options: ExtractOptions = ExtractOptions()):
         self.jobs = max(1, jobs)
         self.options = options
         preload()
         self.workers: list[_Worker] = []
+        self.queue: list[ParseJob] = []  # not given yet; pop() takes the last
+        self.results: dict = {}
 
     def __enter__(self) -> "ParsePool":
         return self
@@ -267,46 +307,66 @@ class ParsePool:
         return worker
 
     def parse(self, jobs: Iterable[ParseJob]) -> dict:
-        """key -> FileFacts for every job."""
-        queue = sorted(jobs, key=lambda j: -j.size)
-        results: dict = {}
-        if not queue:
-            return results
-        while len(self.workers) < min(self.jobs, len(queue)):
+        """key -> FileFacts for every job (and for jobs submitted before)."""
+        for job in jobs:
+            self.submit(job)
+        return self.collect()
+
+    def submit(self, job: ParseJob) -> None:
+        self.queue.append(job)
+        while len(self.workers) < self.jobs:
             self._new_worker()
-        queue.reverse()  # pop() from the end gives the biggest first
-        busy: list[_Worker] = []
-        idle = list(self.workers)
-        while queue or busy:
-            while queue and idle:
-                worker = idle.pop()
-                worker.give(queue.pop())
-                busy.append(worker)
-            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-            ready, _, _ = select.select(busy, [], [], timeout)
-            for worker in list(busy):
-                job = worker.job
-                assert job is not None
-                failure = None
-                if worker in ready:
-                    try:
-                        results[job.key] = worker.receive()
-                    except (EOFError, OSError, pickle.UnpicklingError):
-                        failure = f"the parser crashed on this file{worker.death()} (it is probably nested too deeply)"
-                elif time.monotonic() > worker.deadline:
-                    failure = "the parser took too long on this file (pathologically nested or repetitive code?)"
-                else:
-                    continue
-                busy.remove(worker)
-                worker.job = None
-                if failure is None:
-                    idle.append(worker)
-                    continue
-                results[job.key] = syntax_error_facts(job.module, job.is_package, failure)
-                self.workers.remove(worker)
-                worker.stop(kill=True)
-                idle.append(self._new_worker())
+        self._give()
+
+    def poll(self) -> None:
+        """Take the results that are ready, and give the workers more jobs; never waits."""
+        if any(w.jobs_given for w in self.workers):
+            self._take(0.0)
+            self._give()
+
+    def collect(self) -> dict:
+        """key -> FileFacts of every job submitted since the last collect, biggest files
+        first among those not given yet (the long ones must not come last)."""
+        self.queue.sort(key=lambda j: j.size)
+        self._give()
+        while self.queue or any(w.jobs_given for w in self.workers):
+            busy = [w for w in self.workers if w.jobs_given]
+            self._take(max(0.0, min(w.deadline for w in busy) - time.monotonic()))
+            self._give()
+        results, self.results = self.results, {}
         return results
+
+    def _give(self) -> None:
+        for depth in range(1, self.WINDOW + 1):
+            for worker in self.workers:
+                if not self.queue:
+                    return
+                if len(worker.jobs_given) < depth:
+                    worker.give(self.queue.pop())
+
+    def _take(self, timeout: float) -> None:
+        busy = [w for w in self.workers if w.jobs_given]
+        ready, _, _ = select.select(busy, [], [], timeout)
+        for worker in busy:
+            failure = None
+            if worker in ready:
+                try:
+                    job, facts = worker.receive()
+                    self.results[job.key] = facts
+                    continue
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    failure = f"the parser crashed on this file{worker.death()} (it is probably nested too deeply)"
+            elif time.monotonic() > worker.deadline:
+                failure = "the parser took too long on this file (pathologically nested or repetitive code?)"
+            else:
+                continue
+            job = worker.jobs_given.popleft()
+            self.results[job.key] = syntax_error_facts(job.module, job.is_package, failure)
+            self.queue.extend(reversed(worker.jobs_given))  # given after it: to another worker, next
+            worker.jobs_given.clear()
+            self.workers.remove(worker)
+            worker.stop(kill=True)
+            self._new_worker()
 
 
 if __name__ == "__main__":  # pragma: no cover - the worker of platforms without fork

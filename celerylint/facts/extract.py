@@ -47,6 +47,8 @@ MAX_NESTING = 200  # CPython's own limit on nested brackets
 def _too_deep(data: bytes, limit: int) -> tuple[int, int] | None:
     """The position where brackets first nest deeper than `limit`, or None. Python
     rejects such files, and libcst's native parser can overflow its stack on them."""
+    if data.count(b"(") + data.count(b"[") + data.count(b"{") <= limit:
+        return None
     depth = peak = 0
     for byte in data:
         if byte in (40, 91, 123):
@@ -99,14 +101,13 @@ def syntax_error_facts(module: str, is_package: bool, message: str, line: int = 
 
 def extract(data: bytes, module: str, is_package: bool, options: ExtractOptions = ExtractOptions()) -> FileFacts:
     """The facts of `data`: ast first (ast_extract.py); libcst for syntax newer than the
-    running interpreter, and for files that neither parses (SYN001)."""
-    deep = _too_deep(data, MAX_NESTING)
-    if deep is not None:
-        return syntax_error_facts(module, is_package, "too many nested parentheses", *deep, data=data)
+    running interpreter, and for files that neither parses (SYN001). (Brackets nested
+    deeper than Python allows make `ast` fail, so the nesting guard libcst needs runs
+    only on the way to libcst.)"""
     facts = ast_extract.extract_ast(data, module, is_package, options)
     if facts is not None:
         return facts
-    return _libcst_facts(data, module, is_package, options)
+    return extract_libcst(data, module, is_package, options)
 
 
 def extract_libcst(data: bytes, module: str, is_package: bool,
