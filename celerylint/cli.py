@@ -140,11 +140,13 @@ def console_main() -> None:
     flushed here); after a check of a large project, freeing its objects one by one would
     take a good part of a second more."""
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # the reader went away (`| head`), or a stream is closed
-        code = code or EXIT_ERROR
+    for stream in (sys.stdout, sys.stderr):
+        if stream.closed:  # the language server's transport closes stdout when the client exits
+            continue
+        try:
+            stream.flush()
+        except OSError:  # the reader went away (`| head`): what was left is lost
+            code = code or EXIT_ERROR
     os._exit(code)
 
 
