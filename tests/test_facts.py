@@ -180,3 +180,37 @@ def test_the_tenancy_probe_decides_as_its_regex(pieces, tenant_model):
     source = "".join(pieces).encode()
     assert tenancy_probe(TENANCY_NAMES, tenant_model)(source) == bool(
         tenancy_regex(TENANCY_NAMES, tenant_model).search(source)), source
+
+
+@pytest.mark.parametrize("source, module, is_package, expected", [
+    # aliases come along (a superset is harmless)
+    (b"import os, shop.models as m\n", "shop.tasks", False, ("os", "shop.models", "m")),
+    (b"from .models import (\n    Order,\n    Invoice as I,\n)\n", "shop.tasks", False,
+     ("shop.models", "shop.models.Order", "shop.models.Invoice", "shop.models.I")),
+    (b"from . import helpers\n", "shop", True, ("shop", "shop.helpers")),
+    (b"from .. import x\n", "shop.tasks", False, ()),  # above the project's top package
+    (b"def f():\n    from shop.services import run  # late import\n", "shop.tasks", False,
+     ("shop.services", "shop.services.run")),
+    (b"x = 'import os'\nimportant = 1\n", "shop.tasks", False, ()),
+    (b"import a; import b\n", "m", False, ("a",)),  # the statement after `;` is not read (a subset is harmless too)
+])
+def test_imported_modules(source, module, is_package, expected):
+    from celerylint.facts.prefilter import imported_modules
+
+    assert imported_modules(source, module, is_package) == expected
+
+
+_IMPORT_PIECES = ["import", "from", " ", "\t", "\n", "    ", ".", "..", "os", "a.b", "(", ")", ",", "as", "#", ";", "x",
+                  "from .m import (", "import a\n", "imports", "'", "\\\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_IMPORT_PIECES), max_size=30))
+def test_import_statements_are_found_as_a_line_anchored_regex_finds_them(pieces):
+    import re
+
+    from celerylint.facts.prefilter import _IMPORT, _import_statements
+
+    source = "".join(pieces).encode()
+    anchored = re.compile(rb"^" + _IMPORT.pattern, re.MULTILINE)
+    assert [m.span() for m in _import_statements(source)] == [m.span() for m in anchored.finditer(source)], source

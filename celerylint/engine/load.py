@@ -58,7 +58,7 @@ class FactLoading:
     files the prefilter selected; `parse_now` those of skipped files, on demand."""
 
     def __init__(self, root: str, settings: Settings, use_cache: bool, jobs: int,
-                 overlay: Mapping[str, bytes] | None = None):
+                 overlay: Mapping[str, bytes] | None = None, tenant_rules: bool = False):
         self.root = root
         self.settings = settings
         # Contents that replace files on disk (the rounds of --fix/--diff before anything
@@ -86,6 +86,10 @@ class FactLoading:
                                                    + settings.tenant_managers + settings.tenant_models),
                                              settings.tenant_model.rsplit(".", 1)[-1])
         self.needles = tuple(d.rsplit(".", 1)[-1].encode() for d in settings.task_decorators)
+        # Whether the tenant analysis will run and read the files that define tenancy or
+        # enqueue tasks (see `needed`): known as soon as the survey meets one such file.
+        self.tenant_rules = tenant_rules
+        self.tenant_analysis = tenant_rules and bool(settings.tenant_models or settings.tenant_tasks)
 
     def get_pool(self) -> ParsePool:
         if self.pool is None:
@@ -94,7 +98,9 @@ class FactLoading:
 
     def survey(self, files: list[SourceFile]) -> None:
         """Each file's state: from the cache when its stat (or else its content) is
-        unchanged, else read and prefiltered now."""
+        unchanged, else read and prefiltered now. The files it finds to parse are given to
+        the parse workers at once (see `_parse_early`)."""
+        surveyed: list[SourceFile] = []
         for source in files:
             try:
                 st = os.stat(source.path)
@@ -120,14 +126,20 @@ class FactLoading:
                     state = self.cache.store(source.rel, st, content, kind, self.defines_tenancy(data),
                                              imported_modules(data, source.module, source.is_package))
             self.states[source.rel] = state
-            if state.kind == PARSE:
+            if state.defines_tenancy:
+                self.tenancy_files.add(source.rel)
+                if self.tenant_rules and not self.tenant_analysis:
+                    self.tenant_analysis = True
+                    for earlier in surveyed:  # the enqueuing files met so far
+                        if self.states[earlier.rel].kind == SKIPPED_ENQUEUES:
+                            self._parse_early(earlier, self.states[earlier.rel])
+            if state.kind == SKIPPED_ENQUEUES:
+                self.enqueuing.add(source.rel)
+            if state.kind == PARSE or (self.tenant_analysis and (state.defines_tenancy or source.rel in self.enqueuing)):
                 self._parse_early(source, state)
             elif self.pool is not None:
                 self.pool.poll()
-            if state.defines_tenancy:
-                self.tenancy_files.add(source.rel)
-            if state.kind == SKIPPED_ENQUEUES:
-                self.enqueuing.add(source.rel)
+            surveyed.append(source)
         self.cache.forget_missing({f.rel for f in files})
 
     def _parse_early(self, source: SourceFile, state: FileState) -> None:
@@ -142,6 +154,17 @@ class FactLoading:
                 self.submitted.add(job.key)
             self.early = []
             pool.poll()
+
+    def needed(self, files: list[SourceFile], depth: int) -> list[SourceFile]:
+        """The files the tenant analysis will read, to be parsed with the rest in one
+        parallel batch rather than one by one: the files that define tenancy, define tasks
+        or enqueue them (TEN005/TEN006), and the project modules they import, `depth`
+        levels deep (the models and the helpers tasks call)."""
+        if not self.tenant_analysis:
+            return []
+        start = [f for f in files if f.rel in self.tenancy_files or f.rel in self.enqueuing
+                 or (f.rel in self.states and self.states[f.rel].kind == PARSE)]
+        return start + self.import_closure(files, start, depth)
 
     def import_closure(self, files: list[SourceFile], start: list[SourceFile], depth: int) -> list[SourceFile]:
         """The project files that `start` imports, and those they import, `depth` levels

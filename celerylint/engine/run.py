@@ -60,7 +60,11 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
     earlier run returns that run's result, with `project` None."""
     started = time.perf_counter()
     check_codes(settings, is_code_selector)
-    run = FactLoading(root, settings, use_cache, jobs or os.cpu_count() or 1, overlay)  # no pool until a file is parsed
+    codes = selected_codes(select if select is not None else settings.select,
+                           settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
+    tenant_rules = any(code.startswith("TEN") or code == "BEAT006" for code in codes)
+    # (no pool until a file is parsed)
+    run = FactLoading(root, settings, use_cache, jobs or os.cpu_count() or 1, overlay, tenant_rules)
     found = discover(root, settings, run.cache.ignore_memo)
     run.cache.remember_ignores(found.ignore_memo)
     files = list(found.files)
@@ -88,8 +92,6 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
         return source.path in scope_files or any(source.path.startswith(d) for d in scope_dirs) \
             or any(os.path.normpath(source.path) + os.sep == d for d in scope_dirs)
 
-    codes = selected_codes(select if select is not None else settings.select,
-                           settings.extend_select + tuple(extend_select), settings.ignore + tuple(ignore))
     scoped = {f.rel: f for f in files if in_scope(f)}
     # Fixtures with django-celery-beat rows get findings too (never fixes).
     data_files = {rel: SourceFile(path, rel, "") for path, rel in found.fixtures}
@@ -112,17 +114,7 @@ def check(paths: list[str], settings: Settings, root: str, *, use_cache: bool = 
                 return CheckResult([d for d in earlier if d.path in scoped or d.path in data_scoped], len(scoped),
                                    root, None, set(scoped), [], list(found.warnings) + ([warning] if warning else []),
                                    time.perf_counter() - started)
-        tenant_rules = any(code.startswith("TEN") or code == "BEAT006" for code in codes)
-        needed: list[SourceFile] = []
-        if tenant_rules and (run.tenancy_files or settings.tenant_models or settings.tenant_tasks):
-            # What the tenant analysis will reach (models, and the helpers tasks call),
-            # parsed with the rest in one parallel batch rather than one by one.
-            # The files that only enqueue tasks are read for TEN005/TEN006.
-            start = [f for f in files if f.rel in run.tenancy_files
-                     or (f.rel in run.states and run.states[f.rel].kind == PARSE)]
-            needed = start + run.import_closure(files, start, IMPORT_DEPTH) \
-                + [f for f in files if f.rel in run.enqueuing]
-        facts = run.load(files, also=needed)
+        facts = run.load(files, also=run.needed(files, IMPORT_DEPTH))
         data = _DataFiles(run, found)
         index = ProjectIndex(root, files, facts, settings, DemandLoader(run), enqueuing=run.enqueuing,
                              roots=found.roots, declared=data.declared(), data_rows=data.rows())

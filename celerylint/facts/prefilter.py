@@ -6,7 +6,7 @@ files that pass them."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Iterator
 
 # Each needle a file lacks costs a scan of the whole file: "rontab" serves both `crontab(`
 # and `CrontabSchedule`; a file writing IntervalSchedule rows also names PeriodicTask
@@ -29,8 +29,8 @@ _RELEVANT = re.compile(
 
 ENQUEUE_NEEDLES = (b".delay(", b".apply_async(", b".s(", b".si(", b".signature(")
 
-_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]+))",
-                     re.MULTILINE)
+# An import statement from the start of its line (the `import` keyword is on that line).
+_IMPORT = re.compile(rb"[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]+))")
 _WORD = re.compile(rb"[\w.]+")
 
 
@@ -44,7 +44,7 @@ def imported_modules(data: bytes, module: str, is_package: bool) -> tuple[str, .
     base = module.split(".") if module else []
     if not is_package:
         base = base[:-1]
-    for match in _IMPORT.finditer(data):
+    for match in _import_statements(data):
         dots, source, names, plain = match.groups()
         if plain is not None:
             for word in _WORD.findall(plain):
@@ -62,6 +62,22 @@ def imported_modules(data: bytes, module: str, is_package: bool) -> tuple[str, .
             if word != b"as" and b"." not in word:
                 found[f"{target}.{word.decode('ascii', 'replace')}"] = None
     return tuple(found)
+
+
+def _import_statements(data: bytes) -> Iterator[re.Match[bytes]]:
+    """The matches of `_IMPORT` at line starts, as `re.finditer` with `^` would give them
+    (none starting inside an earlier one), found from the lines that say `import`."""
+    end = tried = -1
+    at = data.find(b"import")
+    while at >= 0:
+        start = data.rfind(b"\n", 0, at) + 1
+        if start >= end and start != tried:
+            tried = start
+            match = _IMPORT.match(data, start)
+            if match is not None:
+                yield match
+                end = match.end()
+        at = data.find(b"import", at + 6)
 
 
 def tenancy_probe(names: tuple[str, ...], tenant_model: str = "Tenant") -> Callable[[bytes], bool]:
