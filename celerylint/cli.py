@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -139,6 +140,10 @@ def console_main() -> None:
     tearing the interpreter down. Everything is written by then (the cache, the output,
     flushed here); after a check of a large project, freeing its objects one by one would
     take a good part of a second more."""
+    # A run builds a large heap of long-lived objects (facts, the index) and little
+    # cyclic garbage: collecting as often as by default costs a fifth of a cold run
+    # (mypy raises the threshold alike).
+    gc.set_threshold(200_000, 30, 30)
     code = main()
     for stream in (sys.stdout, sys.stderr):
         if stream.closed:  # the language server's transport closes stdout when the client exits

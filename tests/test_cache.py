@@ -287,3 +287,29 @@ def test_cached_facts_share_equal_values_and_stay_equal():
     assert len(pickle.dumps(cache_mod.shared(unshared, {}))) < 0.7 * len(pickle.dumps(unshared))
     assert pickle.loads(pickle.dumps(once)) == facts
     assert cache_mod.shared(facts, seen).functions[0].calls is calls[0]  # shared across files too
+
+
+def test_a_pool_filling_the_cache_sends_facts_shared_and_equal(tmp_path):
+    """ParsePool(share=True): each worker shares its files' equal values before sending
+    them (the cache stores them as they come) and pickles all its results with one memo;
+    the facts are equal to those a pool without sharing and the extractor itself give."""
+    from celerylint.engine.pool import ParseJob, ParsePool
+    from celerylint.facts.extract import extract
+
+    jobs = []
+    for i in range(8):
+        body = "".join(f"\n@shared_task\ndef t{j}(tenant_id=None):\n    Order.objects.filter(pk={j}).update(n={i})\n"
+                       for j in range(5))
+        path = tmp_path / f"m{i}.py"
+        path.write_text("from celery import shared_task\n" + body)
+        jobs.append(ParseJob(f"m{i}.py", str(path), f"m{i}", False, path.stat().st_size, None))
+    expected = {job.key: extract(open(job.path, "rb").read(), job.module, False) for job in jobs}
+    with ParsePool(1, share=True) as pool:
+        sent = pool.parse(jobs)
+        again = pool.parse(jobs[:2])  # later results refer to what earlier ones sent
+    with ParsePool(2) as pool:
+        plain = pool.parse(jobs)
+    assert sent == plain == expected and again == {k: expected[k] for k in ("m0.py", "m1.py")}
+    calls = [f.calls for facts in sent.values() for f in facts.functions]
+    assert len(calls) == 40 and all(c is calls[0] for c in calls)  # one worker: one object across files
+    assert not any(c is plain["m0.py"].functions[0].calls for c in [f.calls for f in plain["m1.py"].functions])

@@ -70,6 +70,7 @@ class FactLoading:
             self.cache.searches = {}  # results over the files on disk
         self.jobs = jobs
         self.pool: ParsePool | None = None
+        self.parsed_here: set[str] = set()  # parsed in this process, not by the pool (facts not shared)
         # Files the survey selected for parsing: given to the pool as soon as they add up
         # to more than the main process parses itself, parsed while the survey goes on.
         self.early: list[ParseJob] = []
@@ -93,7 +94,9 @@ class FactLoading:
 
     def get_pool(self) -> ParsePool:
         if self.pool is None:
-            self.pool = ParsePool(self.jobs, ExtractOptions.from_settings(self.settings))
+            # Facts for the cache arrive with their equal values made one object
+            # (cache.shared) by the worker that extracted them.
+            self.pool = ParsePool(self.jobs, ExtractOptions.from_settings(self.settings), share=self.cache.writable)
         return self.pool
 
     def survey(self, files: list[SourceFile]) -> None:
@@ -239,6 +242,7 @@ class FactLoading:
                     remaining.append(job)
                 else:
                     results[job.key] = facts
+                    self.parsed_here.add(job.key)
             jobs = remaining
         if jobs or self.pool is not None:
             asked = {job.key for job in jobs}
@@ -313,7 +317,7 @@ class FactLoading:
     def _remember(self, rel: str, facts: FileFacts) -> None:
         state = self.states.get(rel)
         if not _transient(facts) and state is not None:
-            self.cache.store_facts(rel, state.digest, facts)
+            self.cache.store_facts(rel, state.digest, facts, is_shared=rel not in self.parsed_here)
 
     def close(self) -> None:
         if self.pool is not None:
