@@ -42,6 +42,27 @@ def test_warm_run_parses_nothing_and_gives_the_same_findings(tmp_path):
     assert warm_findings == cold_findings == [("proj/settings.py", 1, "BEAT001")]
 
 
+def test_a_run_whose_result_is_reused_never_reads_the_facts_file(tmp_path, monkeypatch):
+    """The facts file is the large one: a run of an unchanged project reuses its result
+    from the index alone (the survey, which gives new files to the parse workers while
+    it goes on, must not ask the cache for facts of files it already knows)."""
+    root = write_project(tmp_path / "p", FILES)
+
+    def reusing_run():
+        return [(d.path, d.line, d.code) for d in check([], Settings(), str(root), jobs=1, reuse=True).diagnostics]
+
+    reusing_run()
+    read = []
+    real_read = cache_mod._read
+    monkeypatch.setattr(cache_mod, "_read", lambda path: read.append(os.path.basename(path)) or real_read(path))
+    assert reusing_run() == [("proj/settings.py", 1, "BEAT001")]
+    assert not [name for name in read if name.startswith("facts-")], read
+    (root / "ops" / "more.py").write_text("from celery import shared_task\n\n@shared_task\ndef more(): pass\n")
+    read.clear()
+    assert reusing_run() == [("proj/settings.py", 1, "BEAT001")]  # a new file: facts are read now
+    assert [name for name in read if name.startswith("facts-")]
+
+
 def test_changed_file_is_reparsed(tmp_path):
     root = write_project(tmp_path / "p", FILES)
     run(root)

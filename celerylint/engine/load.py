@@ -101,8 +101,8 @@ class FactLoading:
 
     def survey(self, files: list[SourceFile]) -> None:
         """Each file's state: from the cache when its stat (or else its content) is
-        unchanged, else read and prefiltered now. The files it finds to parse are given to
-        the parse workers at once (see `_parse_early`)."""
+        unchanged, else read and prefiltered now. The files it finds to parse whose content
+        is new to the cache are given to the parse workers at once (see `_parse_early`)."""
         surveyed: list[SourceFile] = []
         for source in files:
             try:
@@ -134,11 +134,12 @@ class FactLoading:
                 if self.tenant_rules and not self.tenant_analysis:
                     self.tenant_analysis = True
                     for earlier in surveyed:  # the enqueuing files met so far
-                        if self.states[earlier.rel].kind == SKIPPED_ENQUEUES:
+                        if self.states[earlier.rel].kind == SKIPPED_ENQUEUES and earlier.rel in self.previous:
                             self._parse_early(earlier, self.states[earlier.rel])
             if state.kind == SKIPPED_ENQUEUES:
                 self.enqueuing.add(source.rel)
-            if state.kind == PARSE or (self.tenant_analysis and (state.defines_tenancy or source.rel in self.enqueuing)):
+            if source.rel in self.previous and (state.kind == PARSE or (
+                    self.tenant_analysis and (state.defines_tenancy or source.rel in self.enqueuing))):
                 self._parse_early(source, state)
             elif self.pool is not None:
                 self.pool.poll()
@@ -146,8 +147,8 @@ class FactLoading:
         self.cache.forget_missing({f.rel for f in files})
 
     def _parse_early(self, source: SourceFile, state: FileState) -> None:
-        if self.cache.facts(source.rel, state.digest) is not None:
-            return
+        """A file whose content the cache does not know (so neither its facts: asking
+        would read the facts file, which a run whose result is reused never does)."""
         self.early.append(self._job(source, state.size))
         self.early_bytes += state.size
         if self.early_bytes > IN_PROCESS_BYTES:
