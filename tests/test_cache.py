@@ -89,7 +89,8 @@ def test_configuration_or_version_change_starts_a_new_cache(tmp_path, monkeypatc
     other = settings_from_mapping({"app-names": ["worker"]})
     result, _ = run(root, other)
     assert parsed_count(result) == 2
-    assert len(list((root / cache_mod.CACHE_DIR).glob("facts-*.pickle"))) == 1  # the stale one is removed
+    shards = list((root / cache_mod.CACHE_DIR).glob("facts-*.pickle"))
+    assert shards and len({p.name.rsplit("-", 1)[0] for p in shards}) == 1  # the stale ones are removed
     monkeypatch.setattr("celerylint.engine.load.__version__", "999.0.0")
     result, _ = run(root, other)
     assert parsed_count(result) == 2
@@ -115,8 +116,8 @@ def test_corrupt_cache_is_ignored(tmp_path, corrupt):
     files, searches, ignore_memo, results, memo = pickle.loads(index.read_bytes())
     assert set(files) == {"ops/tasks.py", "ops/views.py", "proj/settings.py", "ops/__init__.py", "proj/__init__.py"}
     assert all(isinstance(x, dict) for x in (searches, ignore_memo, results, memo))
-    (facts,) = [p for p in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle") if not p.name.endswith(".delta.pickle")]
-    assert set(pickle.loads(facts.read_bytes())) == {"ops/tasks.py", "proj/settings.py"}
+    stored = [rel for p in (root / cache_mod.CACHE_DIR).glob("facts-*.pickle") for rel in pickle.loads(p.read_bytes())]
+    assert sorted(stored) == ["ops/tasks.py", "proj/settings.py"]
 
 
 def test_an_unchanged_project_reuses_the_last_result(tmp_path):
@@ -153,27 +154,49 @@ def test_an_unchanged_project_reuses_the_last_result(tmp_path):
     assert run(root)[0].project is not None  # callers that need the project never get a reused result
 
 
-def test_facts_parsed_later_go_to_a_small_delta_file_until_it_grows(tmp_path):
+def test_facts_are_stored_in_shards_and_a_run_writes_only_those_that_changed(tmp_path, monkeypatch):
     files = {f"app{i}/tasks.py": f"from celery import shared_task\n\n@shared_task\ndef t{i}(): pass\n"
              for i in range(80)}
     root = write_project(tmp_path / "p", files)
     run(root)
     cache_dir = root / cache_mod.CACHE_DIR
-    (main,) = cache_dir.glob("facts-*[!a].pickle")
-    written = main.stat().st_mtime_ns
+
+    def shards():
+        return {p.name: (p.stat().st_mtime_ns, set(pickle.loads(p.read_bytes()))) for p in cache_dir.glob("facts-*.pickle")}
+
+    before = shards()
+    assert len(before) == cache_mod.FACT_SHARDS  # 80 files fill all 16
+    assert sorted(rel for _, rels in before.values() for rel in rels) == sorted(files)
+    (home,) = [name for name, (_, rels) in before.items() if "app1/tasks.py" in rels]
     (root / "app1" / "tasks.py").write_text(files["app1/tasks.py"] + "\n@shared_task\ndef more(): pass\n")
     result, _ = run(root)
     assert parsed_count(result) == 1
-    assert main.stat().st_mtime_ns == written  # not rewritten for one file
-    (delta,) = cache_dir.glob("facts-*.delta.pickle")
-    assert set(pickle.loads(delta.read_bytes())) == {"app1/tasks.py"}
+    after = shards()
+    assert [name for name in after if after[name][0] != before[name][0]] == [home]  # only its shard is rewritten
+    check([], Settings(), str(root), jobs=1, reuse=True)  # a result to reuse
+    read = []
+    real_read = cache_mod._read
+    monkeypatch.setattr(cache_mod, "_read", lambda path: read.append(os.path.basename(path)) or real_read(path))
+    (root / "app1" / "tasks.py").write_text(files["app1/tasks.py"] + "\n@shared_task\ndef more(): pass\n# a comment\n")
+    reused = check([], Settings(), str(root), jobs=1, reuse=True)
+    assert reused.project is None and read == [home]  # the same facts: told by the one shard
+    monkeypatch.undo()
+    assert shards() == after  # and the new content takes them as they are stored: nothing rewritten
+    assert run(root)[0].project is not None and parsed_count(run(root)[0]) == 0
+    (root / "app1" / "tasks.py").write_text(files["app1/tasks.py"] + "\n@shared_task\ndef more(): pass\n# another\n")
+    read.clear()
+    monkeypatch.setattr(cache_mod, "_read", lambda path: read.append(os.path.basename(path)) or real_read(path))
+    reused = check([], Settings(), str(root), jobs=1, reuse=True)
+    assert reused.project is None and read == [home] and shards() == after  # again, from the facts carried
+    monkeypatch.undo()
+    (root / "app2" / "tasks.py").unlink()
     warm, _ = run(root)
-    assert parsed_count(warm) == 0  # the delta is read back
-    for i in range(2, 80):  # most files change: the delta is folded into the main file
+    assert parsed_count(warm) == 0
+    assert "app2/tasks.py" not in {rel for _, rels in shards().values() for rel in rels}  # a removed file's facts go
+    for i in range(3, 80):
         (root / f"app{i}" / "tasks.py").write_text(files[f"app{i}/tasks.py"] + "# changed\n")
     result, _ = run(root)
-    assert parsed_count(result) == 78 and not list(cache_dir.glob("facts-*.delta.pickle"))
-    assert parsed_count(run(root)[0]) == 0
+    assert parsed_count(result) == 77 and parsed_count(run(root)[0]) == 0
 
 
 def test_read_only_project_still_checks(tmp_path):

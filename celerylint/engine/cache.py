@@ -5,10 +5,11 @@ any starts a fresh cache):
 - `index-<key>.pickle`, small: each file's stat, content digest and prefilter
   decision; the results of byte searches over skipped files; the walk's ignore
   decisions; and the results of the last runs by the state of the whole project;
-- `facts-<key>.pickle`: each file's facts by content digest, read only when a run
-  needs facts (a run whose project state is unchanged reuses its result instead);
-  facts added since it was written go to a small `facts-<key>.delta.pickle`, folded in
-  when it grows, so a run that parsed a few files does not rewrite them all.
+- `facts-<key>-<NN>.pickle`, 16 shards by path: each file's facts by content digest.
+  A shard is read only when a run needs the facts of a file in it (a run whose project
+  state is unchanged reuses its result instead; a pre-commit run that changed a few
+  files compares their facts with those of a few shards), and only the shards holding
+  facts that changed are written again.
 
 A file's entry is reused when its mtime, size and inode are unchanged, or failing that
 when its content digest is.
@@ -20,6 +21,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import zlib
 from typing import Any, NamedTuple
 
 from celerylint.facts.model import FileFacts, ValueBase
@@ -32,6 +34,7 @@ SKIPPED = "skipped"
 SKIPPED_ENQUEUES = "skipped-enqueues"
 MAX_RESULTS = 8  # runs remembered (different selections and scopes: a hook and a full check)
 MAX_MEMO = 1000  # project-layer answers remembered
+FACT_SHARDS = 16
 
 
 class FileState(NamedTuple):
@@ -44,6 +47,9 @@ class FileState(NamedTuple):
     kind: str  # PARSE, SKIPPED or SKIPPED_ENQUEUES
     defines_tenancy: bool  # may define a tenant-scoped model (prefilter.tenancy_probe)
     imports: tuple  # the modules it may import (prefilter.imported_modules)
+    # Its facts are stored under this digest: its own, or that of an earlier content with
+    # the same facts (a comment changed: see `carry_facts`), so they need no rewriting.
+    facts_digest: bytes
 
 
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by celerylint.\n"
@@ -72,8 +78,7 @@ class FactsCache:
     def __init__(self, root: str, key: str, enabled: bool = True, read_only: bool = False):
         self.dir = os.path.join(root, CACHE_DIR)
         self.index_path = os.path.join(self.dir, f"index-{key}.pickle")
-        self.facts_path = os.path.join(self.dir, f"facts-{key}.pickle")
-        self.delta_path = os.path.join(self.dir, f"facts-{key}.delta.pickle")
+        self.facts_paths = [os.path.join(self.dir, f"facts-{key}-{shard:02d}.pickle") for shard in range(FACT_SHARDS)]
         self.enabled = enabled
         self.writable = enabled and not read_only  # read_only: entries are used, nothing is stored
         self.files: dict[str, FileState] = {}  # by root-relative path
@@ -85,11 +90,11 @@ class FactsCache:
         self.results: dict[bytes, Any] = {}  # project state -> the result of a run (engine/run.py)
         # Answers the project layer keeps across runs (Project.memo): key -> value.
         self.memo: dict[tuple, Any] = {}
-        self._facts: dict[str, tuple[bytes, FileFacts]] | None = None  # rel -> (digest, facts), read lazily
-        self._delta: dict[str, tuple[bytes, FileFacts]] = {}  # the entries not in the main facts file
-        self._main_read = False  # the main facts file was read whole (else it is rewritten)
+        # shard -> {rel -> (digest, facts)}, each read when first asked for
+        self._shards: dict[int, dict[str, tuple[bytes, FileFacts]]] = {}
+        self._dirty_shards: set[int] = set()  # to be written
         self._shared: dict = {}  # value -> the one object stored for it (see `shared`)
-        self.index_dirty = self.facts_dirty = False
+        self.index_dirty = False
         if enabled:
             self._load_index()
 
@@ -103,18 +108,12 @@ class FactsCache:
             self.files, self.searches, self.ignore_memo, self.results = files, searches, ignore_memo, results
             self.memo = memo
 
-    def _stored_facts(self) -> dict[str, tuple[bytes, FileFacts]]:
-        if self._facts is None:
-            self._facts = {}
-            if self.enabled:
-                stored, delta = _read(self.facts_path), _read(self.delta_path)
-                if isinstance(stored, dict):
-                    self._facts = stored
-                    self._main_read = True
-                    if isinstance(delta, dict):
-                        self._delta = delta
-                        self._facts.update(delta)
-        return self._facts
+    def _stored_facts(self, shard: int) -> dict[str, tuple[bytes, FileFacts]]:
+        stored = self._shards.get(shard)
+        if stored is None:
+            stored = _read(self.facts_paths[shard]) if self.enabled else None
+            self._shards[shard] = stored = stored if isinstance(stored, dict) else {}
+        return stored
 
     # -- files
     def by_stat(self, rel: str, st: os.stat_result) -> FileState | None:
@@ -129,13 +128,20 @@ class FactsCache:
         """The file's state when its content is unchanged (its stat is refreshed)."""
         state = self.files.get(rel)
         if state is not None and state.digest == content_digest:
-            return self.store(rel, st, content_digest, state.kind, state.defines_tenancy, state.imports)
+            return self._keep(rel, state._replace(mtime_ns=st.st_mtime_ns, size=st.st_size, inode=st.st_ino))
         return None
 
     def store(self, rel: str, st: os.stat_result, content_digest: bytes, kind: str,
               defines_tenancy: bool, imports: tuple) -> FileState:
-        state = FileState(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, kind, defines_tenancy,
-                          shared(imports, self._shared))
+        return self._keep(rel, FileState(st.st_mtime_ns, st.st_size, st.st_ino, content_digest, kind, defines_tenancy,
+                                         shared(imports, self._shared), content_digest))
+
+    def carry_facts(self, rel: str, state: FileState, earlier: FileState) -> FileState:
+        """`state`, a new content of the file whose facts were found equal to those of
+        `earlier`: it takes their stored facts as its own."""
+        return self._keep(rel, state._replace(facts_digest=earlier.facts_digest))
+
+    def _keep(self, rel: str, state: FileState) -> FileState:
         if self.writable:
             self.files[rel] = state
             self.index_dirty = True
@@ -148,22 +154,22 @@ class FactsCache:
         if stale and self.writable:
             self.index_dirty = True
             self.searches.clear()
+            self._dirty_shards.update(_shard(rel) for rel in stale)  # their facts go too
 
     # -- facts
-    def facts(self, rel: str, content_digest: bytes) -> FileFacts | None:
-        """The facts extracted from this content of the file, if stored."""
-        stored = self._stored_facts().get(rel)
-        return stored[1] if stored is not None and stored[0] == content_digest else None
+    def facts(self, rel: str, state: FileState) -> FileFacts | None:
+        """The facts of the file in this state, if stored."""
+        stored = self._stored_facts(_shard(rel)).get(rel)
+        return stored[1] if stored is not None and stored[0] == state.facts_digest else None
 
-    def store_facts(self, rel: str, content_digest: bytes, facts: FileFacts, is_shared: bool = False) -> None:
-        """Facts just extracted: their equal strings, tuples, frozensets and values
-        become shared objects first (see `shared`), unless the worker that extracted
-        them did that already (`is_shared`; see pool.ParsePool)."""
+    def store_facts(self, rel: str, state: FileState, facts: FileFacts, is_shared: bool = False) -> None:
+        """Facts just extracted from the file in this state: their equal strings, tuples,
+        frozensets and values become shared objects first (see `shared`), unless the
+        worker that extracted them did that already (`is_shared`; see pool.ParsePool)."""
         if self.writable:
-            entry = (content_digest, facts if is_shared else shared(facts, self._shared))
-            self._stored_facts()[rel] = entry
-            self._delta[rel] = entry
-            self.facts_dirty = True
+            shard = _shard(rel)
+            self._stored_facts(shard)[rel] = (state.facts_digest, facts if is_shared else shared(facts, self._shared))
+            self._dirty_shards.add(shard)
 
     # -- searches, ignores, results
     def remember_ignores(self, memo: dict) -> None:
@@ -202,7 +208,7 @@ class FactsCache:
 
     def save(self) -> str | None:
         """Write what changed; returns a warning instead of raising."""
-        if not (self.writable and (self.index_dirty or self.facts_dirty)):
+        if not (self.writable and (self.index_dirty or self._dirty_shards)):
             return None
         try:
             os.makedirs(self.dir, exist_ok=True)
@@ -212,28 +218,25 @@ class FactsCache:
                     fh.write("# Automatically created by celerylint.\n*\n")
                 with open(os.path.join(self.dir, "CACHEDIR.TAG"), "w") as fh:
                     fh.write(_TAG)
-            if self.facts_dirty:
-                stored = self._stored_facts()
-                if self._main_read and len(self._delta) <= max(64, len(stored) // 10):
-                    self._write(self.delta_path, self._delta)
-                else:  # fold the delta in
-                    present = self.files.keys()
-                    self._write(self.facts_path, {rel: v for rel, v in stored.items() if rel in present})
-                    self._delta = {}
-                    self._main_read = True
-                    if os.path.exists(self.delta_path):
-                        os.unlink(self.delta_path)
+            present = self.files.keys()
+            for shard in sorted(self._dirty_shards):
+                kept = {rel: v for rel, v in self._stored_facts(shard).items() if rel in present}
+                if kept:
+                    self._write(self.facts_paths[shard], kept)
+                elif os.path.exists(self.facts_paths[shard]):
+                    os.unlink(self.facts_paths[shard])
             if len(self.memo) > MAX_MEMO:
                 self.memo = dict(list(self.memo.items())[-MAX_MEMO:])
             self._write(self.index_path, (self.files, self.searches, self.ignore_memo, self.results, self.memo))
-            keep = {self.index_path, self.facts_path, self.delta_path}
+            keep = {self.index_path, *self.facts_paths}
             for name in os.listdir(self.dir):
                 path = os.path.join(self.dir, name)
                 if name.endswith(".pickle") and path not in keep:
                     os.unlink(path)
         except OSError as exc:
             return f"could not write the cache in {self.dir}: {exc.strerror or exc}"
-        self.index_dirty = self.facts_dirty = False
+        self.index_dirty = False
+        self._dirty_shards.clear()
         return None
 
     def _write(self, path: str, value: Any) -> None:
@@ -241,6 +244,11 @@ class FactsCache:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+
+
+def _shard(rel: str) -> int:
+    """The facts shard of the file at `rel` (the same in every process)."""
+    return zlib.crc32(rel.encode("utf-8", "surrogatepass")) % FACT_SHARDS
 
 
 def _read(path: str) -> Any:

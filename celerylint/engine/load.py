@@ -204,7 +204,7 @@ class FactLoading:
             if state is None:
                 continue
             if state.kind == PARSE or source.rel in wanted:
-                cached = self.cache.facts(source.rel, state.digest)
+                cached = self.cache.facts(source.rel, state)
                 if cached is not None:
                     self.stats["cached"] += 1
                 elif source.rel not in self.submitted:
@@ -263,7 +263,7 @@ class FactLoading:
             state = self.states.get(source.rel)
             if state is None:
                 continue
-            cached = self.cache.facts(source.rel, state.digest)
+            cached = self.cache.facts(source.rel, state)
             if cached is not None:
                 results[source.rel] = cached
             else:
@@ -280,7 +280,8 @@ class FactLoading:
     def facts_unchanged(self, files: list[SourceFile], limit: int = 20) -> bool:
         """Whether the files whose content changed since the cache still have the facts
         they had (a comment, a docstring, formatting): they are parsed now to find out.
-        False when any is new, was not parsed before, or more than `limit` changed."""
+        False when any is new, was not parsed before, or more than `limit` changed. When
+        they do, each new content takes the stored facts of the old (nothing is rewritten)."""
         changed = [s for s in files if s.rel in self.previous]
         if not changed or len(changed) > limit:
             return False
@@ -289,15 +290,19 @@ class FactLoading:
             old, new = self.previous[source.rel], self.states.get(source.rel)
             if old is None or new is None or old.kind != new.kind:
                 return False
-            old_facts = self.cache.facts(source.rel, old.digest)
+            old_facts = self.cache.facts(source.rel, old)
             if old_facts is None:
                 return False
             before[source.rel] = old_facts
             jobs.append(self._job(source, new.size))
         parsed = self.parse(jobs)
+        if all(parsed.get(rel) == facts for rel, facts in before.items()):
+            for rel in before:
+                self.states[rel] = self.cache.carry_facts(rel, self.states[rel], self.previous[rel])
+            return True
         for rel, facts in parsed.items():
             self._remember(rel, facts)
-        return all(parsed.get(rel) == facts for rel, facts in before.items())
+        return False
 
     def read(self, source: SourceFile) -> bytes:
         """The file's content, from the overlay when it has one (OSError if unreadable)."""
@@ -318,7 +323,7 @@ class FactLoading:
     def _remember(self, rel: str, facts: FileFacts) -> None:
         state = self.states.get(rel)
         if not _transient(facts) and state is not None:
-            self.cache.store_facts(rel, state.digest, facts, is_shared=rel not in self.parsed_here)
+            self.cache.store_facts(rel, state, facts, is_shared=rel not in self.parsed_here)
 
     def close(self) -> None:
         if self.pool is not None:
