@@ -1,11 +1,12 @@
-"""The cache under `<root>/.celerylint_cache/`, in two pickle files keyed by the
+"""The cache under `<root>/.celerylint_cache/`, in pickle files keyed by the
 celerylint version, the facts format and the configuration fingerprint (a change of
 any starts a fresh cache):
 
 - `index-<key>.pickle`, small: each file's stat, content digest and prefilter
   decision; the results of byte searches over skipped files; the walk's ignore
   decisions; and the results of the last runs by the state of the whole project;
-- `facts-<key>-<NN>.pickle`, 16 shards by path: each file's facts by content digest.
+- `facts-<key>-<NN>.pickle`, 16 shards by path: each file's facts, under the digest
+  of the content they were extracted from (or of an earlier content with equal facts).
   A shard is read only when a run needs the facts of a file in it (a run whose project
   state is unchanged reuses its result instead; a pre-commit run that changed a few
   files compares their facts with those of a few shards), and only the shards holding
