@@ -357,3 +357,31 @@ def test_a_pool_filling_the_cache_sends_facts_shared_and_equal(tmp_path):
     calls = [f.calls for facts in sent.values() for f in facts.functions]
     assert len(calls) == 40 and all(c is calls[0] for c in calls)  # one worker: one object across files
     assert not any(c is plain["m0.py"].functions[0].calls for c in [f.calls for f in plain["m1.py"].functions])
+
+
+def _typed(value):
+    """`value` as nested lists that keep every leaf's type (True, 1 and 1.0 differ) and
+    put a set's items in one order."""
+    kind = type(value)
+    if isinstance(value, (tuple, frozenset)):
+        items = [_typed(item) for item in value]
+        return [kind.__name__, sorted(items, key=repr) if kind is frozenset else items]
+    if kind is dict:
+        return ["dict", sorted(([_typed(k), _typed(v)] for k, v in value.items()), key=repr)]
+    return [kind.__name__, value]
+
+
+def test_sharing_never_swaps_equal_numbers_of_other_types():
+    """True == 1 == 1.0 (and their tuples are equal): a value holding True or 1.0 must
+    not come back as the equal one holding 1 that was shared before it."""
+    from celerylint.facts.extract import extract
+
+    seen: dict = {}
+    first = cache_mod.shared(extract(b"A = 1\nB = (1, 2)\nC = {'x': 0}\nD = 1\n", "a", False), seen)
+    source = b"A = True\nB = (1.0, 2)\nC = {'x': False}\nD = 1\nE = (True, (1, 2))\n"
+    facts = extract(source, "b", False)
+    again = cache_mod.shared(facts, seen)
+    assert again == facts and _typed(again) == _typed(facts)
+    assert type(again.assigns["A"].value) is bool and type(again.assigns["B"].items[0].value) is float
+    assert type(again.assigns["C"].items[0].value.value) is bool and type(again.assigns["E"].items[0].value) is bool
+    assert _typed(pickle.loads(pickle.dumps((first, again)))[1]) == _typed(facts)

@@ -260,7 +260,10 @@ def _read(path: str) -> Any:
         return None
 
 
-_ATOMS = frozenset({int, bool, float, bytes, type(None)})
+_ATOMS = frozenset({int, bytes, type(None)})
+# Numbers equal to numbers of other types (True == 1 == 1.0): a value holding one is never
+# shared, else Num(True) or Num(1.0) could come back as an equal Num(1).
+_LOOSE_NUMBERS = frozenset({bool, float, complex})
 
 
 def shared(value: Any, seen: dict) -> Any:
@@ -270,7 +273,9 @@ def shared(value: Any, seen: dict) -> Any:
     `("logger", "info")`) over and over, so a cache of them is a third of the size and
     loads up to three times faster. A container met twice in `value` (a function's
     `unguarded_refs` is often its `refs`) is walked once."""
-    done: dict[int, tuple[Any, Any]] = {}  # id -> (the container, kept alive; its replacement)
+    # id -> (the container, kept alive; its replacement; whether it holds a loose number)
+    done: dict[int, tuple[Any, Any, bool]] = {}
+    loose = [False]  # whether the container being rebuilt holds a loose number
 
     def walk(value: Any) -> Any:
         kind = type(value)
@@ -278,9 +283,18 @@ def shared(value: Any, seen: dict) -> Any:
             return seen.setdefault(value, value)
         if kind in _ATOMS:
             return value
+        if kind in _LOOSE_NUMBERS:
+            loose[0] = True
+            return value
+        if not value and (kind is tuple or kind is frozenset):  # () and frozenset() are one object each
+            return value
         met = done.get(id(value))
         if met is not None:
+            if met[2]:
+                loose[0] = True
             return met[1]
+        outer = loose[0]
+        loose[0] = False
         shareable = True
         if kind is tuple:
             new = tuple([walk(item) for item in value])
@@ -293,13 +307,16 @@ def shared(value: Any, seen: dict) -> Any:
         elif isinstance(value, tuple):  # a NamedTuple of facts (equal to any tuple of its fields: not shared)
             new, shareable = kind(*[walk(item) for item in value]), False
         else:
+            loose[0] = outer
             return value
-        if shareable:
+        holds_loose = loose[0]
+        if shareable and not holds_loose:
             try:
                 new = seen.setdefault(new, new)
             except TypeError:  # holds something unhashable (a dict)
                 pass
-        done[id(value)] = (value, new)
+        done[id(value)] = (value, new, holds_loose)
+        loose[0] = outer or holds_loose
         return new
 
     return walk(value)
