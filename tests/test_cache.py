@@ -385,3 +385,25 @@ def test_sharing_never_swaps_equal_numbers_of_other_types():
     assert type(again.assigns["A"].value) is bool and type(again.assigns["B"].items[0].value) is float
     assert type(again.assigns["C"].items[0].value.value) is bool and type(again.assigns["E"].items[0].value) is bool
     assert _typed(pickle.loads(pickle.dumps((first, again)))[1]) == _typed(facts)
+
+
+def test_a_run_on_cached_facts_reads_bind_true_as_true(tmp_path):
+    """The false TEN005 the swap gave: `max_retries=1` shared first, `bind=True` came back
+    from the cache as bind=1, so the bound task's `self` was taken for the positional
+    tenant_id and `run_one.delay(tenant_id)` was said to pass none."""
+    root = write_project(tmp_path / "p", {
+        "shop/models.py": "from django.db import models\n\n\nclass Order(models.Model):\n"
+                          "    tenant = models.ForeignKey('t.T', on_delete=models.CASCADE)\n",
+        "shop/tasks.py": "from celery import shared_task\nfrom celerylint_runtime import restore_tenant_context\n\n"
+                         "from shop.models import Order\n\n\n@shared_task(max_retries=1)\ndef ping(*, tenant_id=None):\n"
+                         "    restore_tenant_context(tenant_id)\n    Order.objects.count()\n\n\n"
+                         "@shared_task(bind=True)\ndef run_one(self, tenant_id):\n"
+                         "    restore_tenant_context(tenant_id)\n    Order.objects.count()\n",
+        "shop/views.py": "from shop.tasks import run_one\n\n\ndef start(request):\n    run_one.delay(request.tenant_id)\n",
+    })
+    expected = [("shop/tasks.py", 14, "TEN002")]
+    assert run(root, use_cache=False)[1] == expected
+    assert run(root)[1] == expected  # fills the cache
+    (root / "shop" / "other.py").write_text("from celery import shared_task\n\n\n@shared_task\ndef other():\n    pass\n")
+    result, found = run(root)  # the tasks module's facts come from the cache
+    assert parsed_count(result) == 1 and found == expected
