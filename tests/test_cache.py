@@ -3,15 +3,16 @@ configuration or version starts afresh; findings are identical either way."""
 
 import os
 import pickle
+import shutil
 import time
 
 import pytest
 
-from celerylint.config import Settings, settings_from_mapping
+from celerylint.config import Settings, load_settings, settings_from_mapping
 from celerylint.engine import cache as cache_mod
 from celerylint.engine import check
 
-from conftest import write_project
+from conftest import REPO, write_project
 
 FILES = {
     "ops/tasks.py": "from celery import shared_task\n\n@shared_task\ndef ping(): pass\n",
@@ -407,3 +408,26 @@ def test_a_run_on_cached_facts_reads_bind_true_as_true(tmp_path):
     (root / "shop" / "other.py").write_text("from celery import shared_task\n\n\n@shared_task\ndef other():\n    pass\n")
     result, found = run(root)  # the tasks module's facts come from the cache
     assert parsed_count(result) == 1 and found == expected
+
+
+PROJECTS = ["examples", "tests/fixtures/djproject", "tests/fixtures/tenant_project"] + sorted(
+    f"tests/fixtures/mechanisms/{p.name}" for p in (REPO / "tests" / "fixtures" / "mechanisms").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_an_analysis_on_cached_facts_finds_what_a_cold_run_finds(tmp_path, project):
+    """Every fixture project, analysed again on the facts a first run cached (a new file
+    makes the result not reusable), against a run without the cache."""
+    root = tmp_path / "p"
+    shutil.copytree(REPO / project, root, ignore=shutil.ignore_patterns(cache_mod.CACHE_DIR, "__pycache__"))
+    settings = load_settings(str(root))
+
+    def findings(use_cache):
+        result = check([], settings, str(root), use_cache=use_cache, jobs=2)
+        return result, [(d.path, d.line, d.column, d.code, d.message, d.fix) for d in result.diagnostics]
+
+    first = findings(True)[1]
+    (root / "celerylint_new_module.py").write_text("X = 1\n")
+    cached, found = findings(True)
+    assert parsed_count(cached) == 0  # every fact from the cache (the new file needs none)
+    assert found == findings(False)[1] and found == first and found
