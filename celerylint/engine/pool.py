@@ -67,14 +67,22 @@ def parse_file(path: str, module: str, is_package: bool, options: ExtractOptions
 
 
 def _write(stream: BinaryIO, obj: object) -> None:
-    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    _send(stream, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _read(stream: BinaryIO) -> object:
+    return pickle.loads(_receive(stream))
+
+
+def _send(stream: BinaryIO, payload: bytes) -> None:
+    """One message: its length, then its bytes."""
     stream.write(_HEADER.pack(len(payload)) + payload)
     stream.flush()
 
 
-def _read(stream: BinaryIO) -> object:
+def _receive(stream: BinaryIO) -> bytes:
     (size,) = _HEADER.unpack(_read_exactly(stream, _HEADER.size))
-    return pickle.loads(_read_exactly(stream, size))
+    return _read_exactly(stream, size)
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -113,9 +121,7 @@ class _ResultWriter:
         self.buffer.seek(0)
         self.buffer.truncate()
         self.pickler.dump(facts)
-        payload = self.buffer.getvalue()
-        self.stream.write(_HEADER.pack(len(payload)) + payload)
-        self.stream.flush()
+        _send(self.stream, self.buffer.getvalue())
 
 
 class _ResultReader:
@@ -128,8 +134,7 @@ class _ResultReader:
         self.unpickler = pickle.Unpickler(self.buffer)
 
     def receive(self) -> FileFacts:
-        (size,) = _HEADER.unpack(_read_exactly(self.stream, _HEADER.size))
-        payload = _read_exactly(self.stream, size)
+        payload = _receive(self.stream)
         self.buffer.seek(0)
         self.buffer.truncate()
         self.buffer.write(payload)
